@@ -1,0 +1,51 @@
+# Course and grader tasks. `make demo` is the main job, `make test` the test suite.
+# Every target that needs Python packages depends on the virtual environment, which it builds itself.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# CPU build of TensorFlow unless an NVIDIA driver is present (override: make setup TF_EXTRA=gpu).
+TF_EXTRA ?= $(shell command -v nvidia-smi >/dev/null 2>&1 && echo gpu || echo cpu)
+JOBS   ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)))')
+STAMP  := $(VENV)/.installed-$(TF_EXTRA)
+
+.PHONY: setup demo test test-fast test-gpu release lab bench lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[$(TF_EXTRA),test]"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+## demo: grade the bundled sample class (the instructor's main job)
+demo: $(STAMP)
+	$(BIN)/autograder grade data/sample_class --out build/demo --jobs $(JOBS)
+
+## test: the whole suite: lint, release in sync, strict nbval of every solution notebook, grader
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope tests solutions
+
+## test-gpu: the notebooks on a GPU runtime; fails if TensorFlow sees no GPU, skipped where no driver exists
+test-gpu: $(STAMP)
+	$(BIN)/python -m pytest --gpu solutions; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "test-gpu: no GPU on this machine, GPU notebook run skipped"; exit 0; fi; exit $$rc
+
+## release: regenerate the student editions in notebooks/ from solutions/
+release: $(STAMP)
+	$(BIN)/autograder release
+
+## lab: JupyterLab on the course
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=.
+
+## bench: this grader against sequential `nbgrader autograde` on the same submissions
+bench: $(STAMP)
+	$(BIN)/python -m autograder.bench --jobs $(JOBS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf build .pytest_cache

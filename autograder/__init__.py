@@ -1,0 +1,1 @@
+"""Course tooling: release generation and the class autograder."""

@@ -1,0 +1,20 @@
+"""Plausible wrong answers per exercise; the hidden tests of each notebook must reject them.
+
+One module per notebook (``nb01.py`` …) defines ``WRONG_ANSWERS``: a mapping from the
+``grade_id`` of an exercise's solution cell to the wrong answers that replace that cell.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Wrong:
+    """A wrong answer that replaces a whole solution cell.
+
+    ``hardcoded`` marks an answer written to pass the visible self-check only: it must pass
+    the visible part of the test cell and still fail the whole cell (the hidden tests).
+    """
+
+    why: str
+    code: str
+    hardcoded: bool = False

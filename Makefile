@@ -25,7 +25,7 @@ demo: $(STAMP)
 
 ## test: the whole suite: lint, release in sync, strict nbval of every solution notebook, grader
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope tests solutions
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope
 
 ## test-gpu: the notebooks on a GPU runtime; fails if TensorFlow sees no GPU, skipped where no driver exists
 test-gpu: $(STAMP)

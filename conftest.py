@@ -29,7 +29,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     os.environ.update(QUIET_TF_ENV)
-    os.environ["MPLBACKEND"] = "agg"  # the test process itself never opens a window
     for key, value in tf_thread_env(workers).items():
         os.environ.setdefault(key, value)
     if not config.getoption("--gpu"):

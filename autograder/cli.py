@@ -11,12 +11,58 @@ import sys
 from pathlib import Path
 
 from . import release as release_mod
+from .collect import CollectError
+from .model import Status
+from .settings import Limits
+
+
+def _default_jobs() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _release(args: argparse.Namespace) -> int:
     for path in release_mod.release(args.notebooks or None):
         print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
     return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from .pipeline import grade_class  # keeps `autograder release` light
+
+    limits = Limits(cell_timeout_s=args.cell_timeout, notebook_timeout_s=args.notebook_timeout,
+                    memory_mb=args.memory_mb)
+    run = grade_class(args.submissions, args.out, args.jobs, args.notebook, args.force, limits,
+                      args.student_pattern, tuple(args.kernel_prefix.split()) if args.kernel_prefix else ())
+    print_summary(run)
+    if run.interrupted:
+        print("interrupted: every notebook graded so far is saved; run the same command again to continue.",
+              file=sys.stderr)
+        return 130
+    return 0
+
+
+def print_summary(run) -> None:
+    """The table an instructor reads at the end: per notebook, statuses and the mean score."""
+    by_notebook: dict[str, list] = {}
+    for result in run.results:
+        by_notebook.setdefault(result.notebook, []).append(result)
+    statuses = [s for s in Status]
+    print()
+    print(f"{'notebook':<28} {'mean':>7} {'max':>5}  " + " ".join(f"{s.value:>8.8}" for s in statuses))
+    for notebook in sorted(by_notebook):
+        rows = by_notebook[notebook]
+        mean = sum(r.score for r in rows) / len(rows)
+        counts = " ".join(f"{sum(r.status is s for r in rows):>8}" for s in statuses)
+        print(f"{notebook:<28} {mean:>7.2f} {rows[0].max_score:>5g}  {counts}")
+    review = sum(r.needs_review for r in run.results)
+    print(f"\n{len(run.collection.students)} students: {run.graded_now} notebooks graded now, {run.reused} unchanged "
+          f"and kept, {review} need a human look; {run.wall_s:.1f} s.")
+    for kind, label in (("csv", "grades CSV"), ("json", "per-test results"), ("feedback", "feedback"),
+                        ("report", "class report")):
+        print(f"  {label:<17} {run.outputs[kind]}")
+    print(f"  {'gradebook':<17} {run.outputs['csv'].parent / 'gradebook.db'}  (nbgrader export / formgrader)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +72,23 @@ def build_parser() -> argparse.ArgumentParser:
     rel = commands.add_parser("release", help="regenerate notebooks/ (student editions) from solutions/")
     rel.add_argument("notebooks", nargs="*", help="name prefixes such as 01 or 02_variables (default: all)")
     rel.set_defaults(run=_release)
+
+    grade = commands.add_parser("grade", help="grade every submission of a class")
+    grade.add_argument("submissions", type=Path,
+                       help="folder of STUDENT_ID/NOTEBOOK.ipynb, or an LMS download (.zip or folder)")
+    grade.add_argument("--out", type=Path, required=True, help="output folder (gradebook, CSV, feedback, report)")
+    grade.add_argument("--jobs", type=int, default=_default_jobs(), help="parallel kernels (default: CPU cores)")
+    grade.add_argument("--notebook", action="append", help="grade only this notebook (repeatable), e.g. 01_tensors")
+    grade.add_argument("--force", action="store_true", help="regrade even submissions graded before and unchanged")
+    grade.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout_s, help="seconds per cell")
+    grade.add_argument("--notebook-timeout", type=float, default=Limits.notebook_timeout_s,
+                       help="seconds per notebook, kernel start included")
+    grade.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="memory cap per kernel (MB)")
+    grade.add_argument("--student-pattern", help="regex with a (?P<student_id>...) group, searched in each "
+                       "file's path, for LMS downloads (e.g. '^(?P<student_id>[^_]+)_')")
+    grade.add_argument("--kernel-prefix", help="command put before the kernel command, e.g. a sandbox "
+                       "('firejail --net=none --quiet')")
+    grade.set_defaults(run=_grade)
     return parser
 
 
@@ -33,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except release_mod.ReleaseError as error:
+    except (release_mod.ReleaseError, CollectError, ValueError) as error:
         print(f"autograder: {error}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,206 @@
+"""The grading pipeline: collect → normalize → execute → score → record → report.
+
+``grade_submission`` runs the middle stages for one notebook in a worker process and
+returns a plain ``NotebookResult``; ``grade_class`` is the coordinator: it prepares the
+gradebook, hands submissions to a pool of workers, and records each result as it
+arrives (the only writer of the gradebook and the result store), so an interrupted run
+keeps every finished grade and a rerun picks up where it stopped.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+from . import report
+from .collect import Collection, collect
+from .execute import execute
+from .model import NotebookResult, SourceNotebook, Status, Submission
+from .normalize import InvalidNotebook, normalize
+from .progress import Progress
+from .record import ResultStore, content_key, prepare_course, record_grades, save_notebooks
+from .score import score
+from .settings import SOLUTIONS_DIR, Limits, put_venv_on_path, source_notebooks, tf_thread_env
+
+MAX_ATTEMPTS = 2  # a submission whose worker process itself dies is retried once
+
+
+@dataclass(frozen=True)
+class GradeTask:
+    """Everything a worker needs to grade one notebook; crosses the process boundary."""
+
+    submission: Submission
+    source: SourceNotebook
+    limits: Limits
+    out: Path
+    kernel_env: dict[str, str]
+    command_prefix: tuple[str, ...] = ()
+    content_key: str = ""
+
+
+@dataclass
+class ClassRun:
+    """What ``grade_class`` did: every current result, and how many were graded this time."""
+
+    results: list[NotebookResult]
+    graded_now: int
+    reused: int
+    collection: Collection
+    wall_s: float
+    outputs: dict[str, Path] = field(default_factory=dict)
+    interrupted: bool = False
+
+
+def grade_submission(task: GradeTask) -> NotebookResult:
+    """Normalize, execute and score one submission; a fault of the grader becomes a status too."""
+    sub = task.submission
+    result = NotebookResult(sub.student_id, sub.notebook, Status.OK, notes=list(sub.notes),
+                            original_name=sub.original_name, content_key=task.content_key,
+                            max_score=task.source.max_score)
+    started = time.monotonic()
+    try:
+        _grade_into(result, task)
+    except Exception as error:  # never let one submission stop the class
+        result.status = Status.GRADER_ERROR
+        result.message = f"the grader failed on this notebook ({type(error).__name__}: {error}); please report it"
+        result.notes.append(traceback.format_exc(limit=5))
+    result.timings["total_s"] = time.monotonic() - started
+    return result
+
+
+def _grade_into(result: NotebookResult, task: GradeTask) -> None:
+    sub = task.submission
+    if sub.path is None:
+        result.status, result.message = Status.MISSING, "no notebook was handed in"
+        return
+    data = sub.path.read_bytes()
+    started = time.monotonic()
+    try:
+        normalized = normalize(data, task.source)
+    except InvalidNotebook as error:
+        result.status, result.message = Status.INVALID, str(error)
+        save_notebooks(task.out, sub.student_id, sub.notebook, sub.path, None)
+        return
+    result.notes += normalized.notes
+    result.timings["normalize_s"] = time.monotonic() - started
+    with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
+        execution = execute(normalized.notebook, Path(scratch), task.limits, task.kernel_env,
+                            list(task.command_prefix))
+    result.timings["kernel_start_s"] = execution.kernel_start_s
+    result.timings["cells_s"] = execution.cells_s
+    started = time.monotonic()
+    result.tests = score(execution)
+    result.score = sum(t.points for t in result.tests)
+    result.status, result.message = execution.status, execution.message
+    save_notebooks(task.out, sub.student_id, sub.notebook, sub.path, execution.notebook)
+    result.timings["score_save_s"] = time.monotonic() - started
+
+
+def _worker_init() -> None:
+    """Workers leave Ctrl-C to the coordinator; SIGTERM unwinds so kernels are shut down."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    put_venv_on_path()
+
+
+def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | None = None,
+                force: bool = False, limits: Limits | None = None, student_pattern: str | None = None,
+                command_prefix: tuple[str, ...] = (), quiet: bool = False,
+                solutions_dir: Path = SOLUTIONS_DIR) -> ClassRun:
+    """Grade every submission in ``submissions`` into ``out`` with ``jobs`` parallel kernels."""
+    started = time.monotonic()
+    limits = limits or Limits()
+    put_venv_on_path()
+    sources = source_notebooks(solutions_dir)
+    selected = [p for p in sources if not notebooks or any(p.name.startswith(n) or p.stem == n for n in notebooks)]
+    if not selected:
+        raise ValueError(f"no course notebook matches {notebooks}; choose from {[p.stem for p in sources]}")
+    course = prepare_course(out, sources)
+    collection = collect(submissions, [p.name for p in selected], out / ".unpacked", student_pattern)
+    store = ResultStore(out)
+    settings = {"limits": limits.as_dict(), "prefix": list(command_prefix)}
+    env = tf_thread_env(jobs)
+    source_path = {p.name: p for p in selected}
+
+    tasks, current, reused = [], [], 0
+    for sub in collection.submissions:
+        data = sub.path.read_bytes() if sub.path is not None else None
+        key = content_key(data, source_path[sub.notebook], settings)
+        previous = store.load(sub.student_id, sub.notebook)
+        if previous is not None and previous.content_key == key and not force:
+            current.append(previous)
+            reused += 1
+            continue
+        tasks.append(GradeTask(sub, course[sub.notebook], limits, out, env, tuple(command_prefix), key))
+
+    progress = Progress(len(tasks), skipped=reused, stream=io.StringIO() if quiet else sys.stderr)
+    interrupted = False
+    try:
+        for result in _run_pool(tasks, jobs):
+            store.save(result)
+            record_grades(out, result)
+            current.append(result)
+            progress.update(f"{result.student_id}/{result.notebook}: {result.status.value}",
+                            ok=not result.needs_review)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        progress.close()
+    outputs = report.write_all(out, current, course, collection, settings)
+    return ClassRun(current, len(current) - reused, reused, collection, time.monotonic() - started,
+                    outputs, interrupted)
+
+
+def _run_pool(tasks: list[GradeTask], jobs: int):
+    """Yield results as workers finish; survive a worker process that dies."""
+    attempts = {id(t): 0 for t in tasks}
+    pending = list(tasks)
+    while pending:
+        executor = ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn"),
+                                       initializer=_worker_init)
+        futures: dict[Future, GradeTask] = {}
+        try:
+            for task in pending:
+                attempts[id(task)] += 1
+                futures[executor.submit(grade_submission, task)] = task
+            pending = []
+            for future in as_completed(futures):
+                task = futures[future]
+                try:
+                    yield future.result()
+                except BrokenProcessPool:
+                    if attempts[id(task)] < MAX_ATTEMPTS:
+                        pending.append(task)
+                    else:
+                        yield _worker_crashed(task)
+        except BaseException:
+            _kill_workers(executor)
+            raise
+        finally:
+            executor.shutdown(wait=not pending, cancel_futures=True)
+
+
+def _worker_crashed(task: GradeTask) -> NotebookResult:
+    sub = task.submission
+    return NotebookResult(sub.student_id, sub.notebook, Status.GRADER_ERROR,
+                          "the grading process itself died twice on this notebook", max_score=task.source.max_score,
+                          original_name=sub.original_name, content_key=task.content_key, notes=list(sub.notes))
+
+
+def _kill_workers(executor: ProcessPoolExecutor) -> None:
+    for process in list(getattr(executor, "_processes", {}).values()):
+        process.terminate()
+
+
+def cleanup_unpacked(out: Path) -> None:
+    shutil.rmtree(out / ".unpacked", ignore_errors=True)

@@ -1,0 +1,146 @@
+"""Record stage: the nbgrader gradebook, the graded notebooks, and the resumable result store.
+
+Only the coordinator process calls this module, one result at a time, so the SQLite
+gradebook is never written concurrently. ``OUT`` is laid out as an nbgrader course
+directory (``source/``, ``release/``, ``submitted/``, ``autograded/``, ``gradebook.db``,
+``nbgrader_config.py``) so that ``nbgrader export`` and the formgrader work on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+
+from .model import NotebookResult, SourceCell, SourceNotebook, Status
+from .release import generate_assignment
+from .settings import ASSIGNMENT_ID
+
+COURSE_ID = "course"
+GRADER_VERSION = "1"  # bump when a change to the grader changes grades: forces regrading
+
+
+def db_url(out: Path) -> str:
+    return f"sqlite:///{(out / 'gradebook.db').resolve()}"
+
+
+def prepare_course(out: Path, sources: list[Path]) -> dict[str, SourceNotebook]:
+    """Create (or refresh) the course directory and gradebook in ``out`` from the sources.
+
+    nbgrader's ``generate_assignment`` stores every graded and locked cell of the
+    sources (hidden tests included) in the gradebook; the grader restores them from there.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out / "source", ignore_errors=True)
+    released = generate_assignment(sources, out, out / "gradebook.db")
+    (out / "nbgrader_config.py").write_text(
+        "# Written by the autograder: lets `nbgrader export` and the formgrader use this folder.\n"
+        "c = get_config()  # noqa: F821\n"
+        f"c.CourseDirectory.root = {str(out.resolve())!r}\n"
+        f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
+        f"c.CourseDirectory.db_url = {db_url(out)!r}\n",
+        encoding="utf-8",
+    )
+    with Gradebook(db_url(out), COURSE_ID) as gb:
+        return {path.name: _source_notebook(gb, released / path.name) for path in sources}
+
+
+def _source_notebook(gb: Gradebook, release_path: Path) -> SourceNotebook:
+    release_nb = nbformat.read(release_path, as_version=4)
+    name = release_path.name
+    cells, restore, titles = [], {}, {}
+    stored = {c.name: c for c in gb.find_notebook(release_path.stem, ASSIGNMENT_ID).source_cells}
+    heading = ""
+    for cell in release_nb.cells:
+        meta = cell.metadata.get("nbgrader") or {}
+        grade_id = meta.get("grade_id")
+        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("#"):
+            heading = cell.source.lstrip().splitlines()[0].lstrip("# ").strip()
+        if grade_id and meta.get("grade") and cell.cell_type == "code":
+            titles[grade_id] = heading
+        cells.append({"cell_type": cell.cell_type, "source": cell.source, "grade_id": grade_id,
+                      "solution": bool(meta.get("solution"))})
+        if grade_id and grade_id in stored:
+            restore[grade_id] = SourceCell(grade_id, cell.cell_type, stored[grade_id].source, dict(meta))
+    return SourceNotebook(name, cells, restore, titles)
+
+
+def content_key(data: bytes | None, source: Path, settings: dict) -> str:
+    """Changes whenever the submission, its source notebook, or grading settings change."""
+    digest = hashlib.sha256()
+    digest.update(data if data is not None else b"<missing>")
+    digest.update(source.read_bytes())
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    digest.update(GRADER_VERSION.encode())
+    return digest.hexdigest()
+
+
+class ResultStore:
+    """One JSON file per student and notebook, written atomically as each grade arrives.
+
+    A rerun skips what is here with an unchanged content key; a killed run loses nothing
+    that finished before the kill.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.root = out / "results"
+
+    def _path(self, student_id: str, notebook: str) -> Path:
+        return self.root / student_id / (Path(notebook).stem + ".json")
+
+    def load(self, student_id: str, notebook: str) -> NotebookResult | None:
+        try:
+            return NotebookResult.from_json(json.loads(self._path(student_id, notebook).read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+
+    def save(self, result: NotebookResult) -> None:
+        path = self._path(result.student_id, result.notebook)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def all(self) -> list[NotebookResult]:
+        found = []
+        for path in sorted(self.root.glob("*/*.json")):
+            result = self.load(path.parent.name, path.stem + ".ipynb")
+            if result is not None:
+                found.append(result)
+        return found
+
+
+def record_grades(out: Path, result: NotebookResult) -> None:
+    """Write one notebook's scores into the gradebook, as nbgrader's autograde would."""
+    with Gradebook(db_url(out), COURSE_ID) as gb:
+        gb.update_or_create_student(result.student_id)
+        try:
+            gb.find_submission(ASSIGNMENT_ID, result.student_id)
+        except MissingEntry:
+            gb.add_submission(ASSIGNMENT_ID, result.student_id)
+        notebook_id = Path(result.notebook).stem
+        earned = {t.grade_id: t.points for t in result.tests}
+        submission_nb = gb.find_submission_notebook(notebook_id, ASSIGNMENT_ID, result.student_id)
+        for grade in submission_nb.grades:
+            grade.auto_score = earned.get(grade.name, 0.0)
+            grade.needs_manual_grade = False
+        submission_nb.flagged = result.needs_review and result.status is not Status.MISSING
+        gb.db.commit()
+
+
+def save_notebooks(out: Path, student_id: str, notebook: str, submitted: Path | None,
+                   graded: nbformat.NotebookNode | None) -> None:
+    """Keep the handed-in file and the graded notebook where nbgrader's tools look for them."""
+    if submitted is not None:
+        target = out / "submitted" / student_id / ASSIGNMENT_ID / notebook
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(submitted, target)
+    if graded is not None:
+        target = out / "autograded" / student_id / ASSIGNMENT_ID / notebook
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(graded, target)

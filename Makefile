@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 
 ## demo: grade the bundled sample class (the instructor's main job)
 demo: $(STAMP)
-	$(BIN)/autograder grade data/sample_class --out build/demo --jobs $(JOBS)
+	$(BIN)/autograder grade data/sample_class --out build/demo --jobs $(JOBS) --cell-timeout 60 --memory-mb 3000
 
 ## test: the whole suite: lint, release in sync, strict nbval of every solution notebook, grader
 test: $(STAMP)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import json
+import warnings
 from dataclasses import dataclass, field
 
 import nbformat
@@ -58,7 +59,9 @@ def read_notebook(data: bytes) -> nbformat.NotebookNode:
     if not isinstance(raw, dict) or not isinstance(raw.get("cells", raw.get("worksheets")), list):
         raise InvalidNotebook("the file is JSON but not a Jupyter notebook (it has no list of cells)")
     try:
-        nb = nbformat.reads(json.dumps(raw), as_version=4)
+        with warnings.catch_warnings():  # duplicate cell ids are repaired by nbformat; no need to warn
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(json.dumps(raw), as_version=4)
     except Exception as error:  # nbformat raises several types for old or odd files
         raise InvalidNotebook(f"the notebook format cannot be read ({type(error).__name__}: {error})") from None
     for cell in nb.cells:

@@ -120,6 +120,7 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
     """Grade every submission in ``submissions`` into ``out`` with ``jobs`` parallel kernels."""
     started = time.monotonic()
     limits = limits or Limits()
+    out, submissions = out.resolve(), submissions.resolve()
     put_venv_on_path()
     sources = source_notebooks(solutions_dir)
     selected = [p for p in sources if not notebooks or any(p.name.startswith(n) or p.stem == n for n in notebooks)]

@@ -12,10 +12,12 @@ import hashlib
 import json
 import os
 import shutil
+import warnings
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.exc import SAWarning
 
 from .model import NotebookResult, SourceCell, SourceNotebook, Status
 from .release import generate_assignment
@@ -117,7 +119,8 @@ class ResultStore:
 
 def record_grades(out: Path, result: NotebookResult) -> None:
     """Write one notebook's scores into the gradebook, as nbgrader's autograde would."""
-    with Gradebook(db_url(out), COURSE_ID) as gb:
+    with warnings.catch_warnings(), Gradebook(db_url(out), COURSE_ID) as gb:
+        warnings.simplefilter("ignore", SAWarning)  # nbgrader's own session use; harmless
         gb.update_or_create_student(result.student_id)
         try:
             gb.find_submission(ASSIGNMENT_ID, result.student_id)

@@ -26,8 +26,8 @@ class ReleaseError(RuntimeError):
 def nbgrader_config(course_root: Path, db_path: Path) -> Config:
     """nbgrader settings for a course directory rooted at ``course_root``."""
     config = Config()
-    config.CourseDirectory.root = str(course_root)
-    config.CourseDirectory.db_url = f"sqlite:///{db_path}"
+    config.CourseDirectory.root = str(course_root.resolve())
+    config.CourseDirectory.db_url = f"sqlite:///{db_path.resolve()}"
     config.CourseDirectory.course_id = "course"
     return config
 

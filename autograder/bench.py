@@ -42,6 +42,7 @@ from .settings import ASSIGNMENT_ID, QUIET_TF_ENV, SOLUTIONS_DIR, Limits, source
 COURSE_ID = "course"  # the same course id as the grader's gradebook (record.COURSE_ID)
 THREAD_VARS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
 _FAILED_STUDENT = re.compile(r"There was an error processing assignment '[^']*' for student '([^']*)'")
+_STARTED_STUDENT = re.compile(r"Creating/updating student with ID '([^']*)'")
 
 Scores = dict[tuple[str, str], dict[str, float | None]]  # (student, notebook stem) -> grade_id -> points
 
@@ -59,6 +60,7 @@ class NbgraderRun:
     generate_s: float  # `nbgrader generate_assignment ch03`, done once at release time
     log: str  # nbgrader's stdout and stderr
     scores: Scores  # from nbgrader's gradebook
+    started: list[str] = field(default_factory=list)  # students nbgrader began to grade, in its order
     failed_students: list[str] = field(default_factory=list)  # students nbgrader reported an error for
 
     def autograded(self, student: str, notebook: str) -> Path:
@@ -138,7 +140,7 @@ def run_nbgrader(submissions: Path, course: Path, sources: list[Path], timeout: 
     done = _nbgrader(course, "autograde", ASSIGNMENT_ID, timeout=timeout)
     wall_s = time.perf_counter() - started
     return NbgraderRun(course, done.returncode, wall_s, generate_s, done.stdout,
-                       gradebook_scores(course / "gradebook.db"),
+                       gradebook_scores(course / "gradebook.db"), _STARTED_STUDENT.findall(done.stdout),
                        sorted(set(_FAILED_STUDENT.findall(done.stdout))))
 
 
@@ -146,7 +148,9 @@ def gradebook_scores(db: Path, course_id: str = COURSE_ID, assignment: str = ASS
     """Points of every graded cell of every submitted notebook in an nbgrader gradebook.
 
     Works on nbgrader's gradebook and on the grader's ``OUT/gradebook.db`` alike. A
-    cell nbgrader never scored has ``None``.
+    cell that was never scored (no automatic score and no manual one: nbgrader leaves
+    such cells for manual grading) has ``None``; nbgrader's own ``Grade.score`` would
+    show it as 0.
     """
     scores: Scores = {}
     with Gradebook(f"sqlite:///{db.resolve()}", course_id) as gb:
@@ -156,9 +160,13 @@ def gradebook_scores(db: Path, course_id: str = COURSE_ID, assignment: str = ASS
             except MissingEntry:
                 continue
             for nb in submission.notebooks:
-                scores[(student.id, nb.name)] = {g.name: (None if g.score is None else float(g.score))
-                                                 for g in nb.grades}
+                scores[(student.id, nb.name)] = {g.name: _points(g) for g in nb.grades}
     return scores
+
+
+def _points(grade) -> float | None:
+    value = grade.manual_score if grade.manual_score is not None else grade.auto_score
+    return None if value is None else float(value)
 
 
 def max_points(db: Path, course_id: str = COURSE_ID, assignment: str = ASSIGNMENT_ID) -> dict[str, dict[str, float]]:

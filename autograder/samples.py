@@ -93,11 +93,10 @@ def reshuffled(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb = copy.deepcopy(nb)
     tests = [i for i, c in enumerate(nb.cells) if _meta(c).get("grade")]
     solutions = [i for i, c in enumerate(nb.cells) if _meta(c).get("solution")]
-    first_test, first_solution = tests[0], solutions[0]
-    moved = nb.cells.pop(first_test)  # the first test cell moved above its answer
-    nb.cells.insert(first_solution, moved)
+    del nb.cells[tests[-1]]  # the last test cell deleted (last first: earlier indices stay valid)
     nb.cells.insert(solutions[1] + 1, copy.deepcopy(nb.cells[solutions[1]]))  # an answer duplicated
-    del nb.cells[max(tests)]  # the last test cell deleted
+    moved = nb.cells.pop(tests[0])  # the first test cell moved above its answer
+    nb.cells.insert(solutions[0], moved)
     nb.cells.insert(2, nbformat.v4.new_code_cell("scratch = [i * i for i in range(10)]\nprint(sum(scratch))"))
     nb.cells.append(nbformat.v4.new_markdown_cell("제 메모: 다시 볼 것"))
     return nb
@@ -134,7 +133,8 @@ def with_megabytes_of_output(nb: nbformat.NotebookNode, megabytes: int = 5) -> n
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         if cell.cell_type == "code":
-            cell.outputs = [{"output_type": "stream", "name": "stdout", "text": "0123456789" * (megabytes * 2**20 // 10)}]
+            text = "0123456789" * (megabytes * 2**20 // 10)
+            cell.outputs = [{"output_type": "stream", "name": "stdout", "text": text}]
             break
     return nb
 

@@ -15,7 +15,7 @@ from autograder import samples as s
 from autograder.settings import SAMPLE_CLASS_DIR, source_notebooks
 
 ENDLESS_LOOP = "import time\nwhile True:  # forgot to stop\n    time.sleep(0.5)"
-MEMORY_HOG = "import numpy as np\nbig = [np.ones((64, 1024, 1024)) for _ in range(64)]  # 512 MB at a time, 32 GB in all"
+MEMORY_HOG = "import numpy as np\nbig = [np.ones((64, 1024, 1024)) for _ in range(64)]  # 512 MB each, 32 GB"
 KERNEL_EXIT = "import os\nos._exit(1)  # quits the kernel"
 
 

@@ -240,7 +240,7 @@ class CoordinatorClock:
 
     def __init__(self) -> None:
         self.spent: dict[str, list[float]] = {}
-        self.result_times: list[float] = []  # perf_counter() when each result reached the coordinator
+        self.arrivals: list[tuple[float, object]] = []  # (perf_counter(), result) as results reach the coordinator
         self.pool_started = 0.0
         self._undo: list[Callable[[], None]] = []
 
@@ -270,7 +270,7 @@ class CoordinatorClock:
         def timed_pool(tasks, jobs):
             self.pool_started = time.perf_counter()
             for result in original_pool(tasks, jobs):
-                self.result_times.append(time.perf_counter())
+                self.arrivals.append((time.perf_counter(), result))
                 yield result
             self.spent["pool"] = [time.perf_counter() - self.pool_started]
 
@@ -326,8 +326,13 @@ def _fmt_list(values: list[float]) -> str:
     return ", ".join(f"{v:.2f}" for v in values)
 
 
-def report(runs: list[Measurement], jobs: int, tf_times: list[float], worker_import: float,
+def _row(label: str, value: str, note: str = "") -> str:
+    return f"  {label:<44} {value:>9}" + (f"   {note}" if note else "")
+
+
+def summary(runs: list[Measurement], jobs: int, tf_times: list[float], worker_import: float,
            made: dict[tuple[str, str], str]) -> list[str]:
+    """The printout: wall times, where this grader's time goes, and whether the scores agree."""
     lines: list[str] = []
     say = lines.append
     n = len(made)
@@ -335,88 +340,89 @@ def report(runs: list[Measurement], jobs: int, tf_times: list[float], worker_imp
     ours = [m.ours_wall_s for m in runs]
     generate = [m.nbgrader.generate_s for m in runs]
     ratios = [t / o for t, o in zip(theirs, ours, strict=True)]
+    ratio = _median(ratios)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     kinds = {k: sum(v == k for v in made.values()) for k in KINDS}
+    several = len(runs) > 1
     say(f"class: {len({s for s, _ in made})} students x {len({nb for _, nb in made})} notebooks = {n} notebooks "
-        f"({', '.join(f'{v} {k}' for k, v in kinds.items())}); {cores} cores; jobs={jobs}; "
-        f"{len(runs)} run(s){' (medians)' if len(runs) > 1 else ''}")
+        f"({', '.join(f'{v} {k}' for k, v in kinds.items())}); {cores} cores; jobs={jobs}; {len(runs)} run(s)"
+        f"{'; medians over runs, each run in [ ]' if several else ''}")
     say("")
     say("wall time")
-    say(f"  nbgrader autograde, sequential      {_median(theirs):7.1f} s   [{_fmt_list(theirs)}]"
-        f"   (+ generate_assignment, release time: {_median(generate):.1f} s)")
-    say(f"  grade_class(jobs={jobs})               {_median(ours):7.1f} s   [{_fmt_list(ours)}]"
-        "   (its own gradebook preparation and reports included)")
-    say(f"  ratio nbgrader / ours               {_median(ratios):7.2f} x   [{_fmt_list(ratios)}]"
-        f"   target >= 1.8 x: {'met' if _median(ratios) >= 1.8 else 'MISSED'}")
-    say(f"  per notebook                        nbgrader {_median(theirs) / n:.2f} s, ours {_median(ours) / n:.2f} s")
+    say(_row("nbgrader autograde ch03 (sequential)", f"{_median(theirs):.1f} s",
+             f"[{_fmt_list(theirs)}]; generate_assignment before it (release time, not counted) "
+             f"{_median(generate):.1f} s"))
+    say(_row(f"grade_class(jobs={jobs})", f"{_median(ours):.1f} s",
+             f"[{_fmt_list(ours)}]; counts its own generate_assignment, gradebook and reports"))
+    say(_row("ratio nbgrader / ours", f"{ratio:.2f} x",
+             f"[{_fmt_list(ratios)}]; target >= 1.8 x: {'met' if ratio >= 1.8 else 'MISSED'}"))
+    say(_row("wall per notebook: nbgrader / ours", f"{_median(theirs) / n:.2f} s",
+             f"/ {_median(ours) / n:.2f} s"))
+    say(_row("TensorFlow import alone (python -c ...)", f"{_median(tf_times):.2f} s",
+             f"median of [{_fmt_list(tf_times)}]"))
 
     timed = [r for m in runs for r in m.ours_results if "kernel_start_s" in r.timings]
     kernel = [r.timings["kernel_start_s"] for r in timed]
     cells = [r.timings["cells_s"] for r in timed]
     total = [r.timings["total_s"] for r in timed]
     in_worker = [r.timings["total_s"] - r.timings["kernel_start_s"] - r.timings["cells_s"] for r in timed]
-    normalize = [r.timings.get("normalize_s", 0.0) for r in timed]
-    score_save = [r.timings.get("score_save_s", 0.0) for r in timed]
     say("")
-    say(f"TensorFlow import alone (python -c 'import tensorflow'): median {_median(tf_times):.2f} s "
-        f"[{_fmt_list(tf_times)}]")
-    say("")
-    say(f"our workers, per notebook (medians over {len(timed)} notebooks, {jobs} kernels sharing the cores)")
-    say(f"  total_s (grade_submission)          {_median(total):6.2f} s")
-    say(f"  kernel_start_s                      {_median(kernel):6.2f} s")
-    say(f"  cells_s (TensorFlow import in the setup cell included) {_median(cells):6.2f} s")
-    say(f"  total - kernel_start - cells        {_median(in_worker):6.2f} s   (normalize {_median(normalize):.2f}, "
-        f"score+save {_median(score_save):.2f}, rest = scratch dir, kernel shutdown)")
+    say(f"our workers: medians over {len(timed)} graded notebooks ({jobs} kernels at a time on {cores} cores)")
+    say(_row("total_s (one grade_submission)", f"{_median(total):.2f} s"))
+    say(_row("kernel_start_s", f"{_median(kernel):.2f} s"))
+    say(_row("cells_s (TensorFlow import included)", f"{_median(cells):.2f} s"))
+    say(_row("total - kernel_start - cells", f"{_median(in_worker):.2f} s",
+             f"normalize {_median([r.timings.get('normalize_s', 0.0) for r in timed]):.2f} s, score+save "
+             f"{_median([r.timings.get('score_save_s', 0.0) for r in timed]):.2f} s, the rest is kernel "
+             "shutdown and the scratch folder"))
 
-    # The coordinator. With perfect parallelism the pool would take sum(total_s)/jobs; everything
-    # above that is overhead paid per class: one-off setup, worker start, load imbalance at the
-    # end, and the coordinator's per-result work competing with kernels for the same cores.
-    say("")
-    say("coordinator (the grade_class process), per run, medians over runs")
-    walls, ideal, excess_pool, prep, coll, reports, saves, writes, first_lag = ([] for _ in range(9))
+    walls, excess, prep, coll, reports, pool_excess, first_lag, tail = ([] for _ in range(8))
+    saves, writes = [], []
     for m in runs:
-        timed_m = [r for r in m.ours_results if "kernel_start_s" in r.timings]
-        work = sum(r.timings["total_s"] for r in timed_m)
         c = m.clock
+        work = sum(r.timings.get("total_s", 0.0) for r in m.ours_results)
         walls.append(m.ours_wall_s)
-        ideal.append(work / jobs)
-        pool = c.total("pool")
-        excess_pool.append(pool - work / jobs)
+        excess.append(m.ours_wall_s - work / jobs)
         prep.append(c.total("prepare_course"))
         coll.append(c.total("collect"))
         reports.append(c.total("reports"))
+        pool_excess.append(c.total("pool") - work / jobs)
         saves += c.spent.get("result_save", [])
         writes += c.spent.get("gradebook_write", [])
-        if c.result_times:
-            first = min(m.ours_results, key=lambda r: r.timings.get("total_s", 0.0))
-            first_lag.append(c.result_times[0] - c.pool_started - first.timings.get("total_s", 0.0))
-    unexplained = [w - i for w, i in zip(walls, ideal, strict=True)]
-    say(f"  wall - sum(worker total_s)/jobs     {_median(unexplained):6.2f} s per run = "
-        f"{_median(unexplained) / n:.2f} s per notebook   (upper bound on the coordinator's cost: "
-        "includes one-off setup, worker start and idle cores at the end)")
-    say(f"    prepare_course (generate_assignment of every source + gradebook)  {_median(prep):6.2f} s once")
-    say(f"    collect                                                            {_median(coll):6.2f} s once")
-    say(f"    pool phase beyond sum(total_s)/jobs (worker spawn and imports, "
-        f"load imbalance)  {_median(excess_pool):6.2f} s once")
-    say(f"      first result arrived {_median(first_lag):.2f} s later than its own total_s "
-        f"(≈ spawning a worker; a fresh Python importing autograder.pipeline takes {worker_import:.2f} s)")
-    say(f"    per result: result JSON {_median(saves) * 1000:.0f} ms, gradebook write {_median(writes) * 1000:.0f} ms"
-        f" (median of {len(writes)}; done while the other kernels run)")
-    say(f"    reports (CSV, JSON, feedback pages, class report with charts)      {_median(reports):6.2f} s once")
-    per_nb = _median(in_worker) + _median(unexplained) / n
-    say(f"  overhead per notebook beyond kernel start and cells: {_median(in_worker):.2f} s in the worker + "
-        f"{_median(unexplained) / n:.2f} s coordinator share = {per_nb:.2f} s   target < 1 s: "
-        f"{'met' if per_nb < 1 else 'MISSED'}")
+        if c.arrivals:  # the first result back: everything before its own grading is worker start-up
+            arrived, first = c.arrivals[0]
+            lag = arrived - c.pool_started - first.timings.get("total_s", 0.0)
+            first_lag.append(lag)
+            tail.append(c.total("pool") * jobs - work - lag * jobs)  # idle core-seconds once all had started
+    share = _median(excess) / n
+    say("")
+    say("coordinator: the grade_class process, and cores left idle")
+    say("  With perfect parallelism grade_class would take sum(worker total_s) / jobs. What it takes beyond that")
+    say("  is an upper bound on the coordinator's cost: one-off setup, worker start-up, idle cores at the end,")
+    say("  and per-result bookkeeping (which mostly overlaps the kernels).")
+    say(_row("wall - sum(worker total_s) / jobs", f"{_median(excess):.2f} s", f"= {share:.2f} s per notebook"))
+    say(_row("  prepare_course (all sources, gradebook)", f"{_median(prep):.2f} s", "once per run"))
+    say(_row("  collect", f"{_median(coll):.2f} s", "once per run"))
+    say(_row("  pool beyond sum(total_s) / jobs", f"{_median(pool_excess):.2f} s", "once per run:"))
+    say(_row("    worker start (first result's delay)", f"{_median(first_lag):.2f} s",
+             f"spawned Pythons importing autograder.pipeline (alone: {worker_import:.2f} s)"))
+    say(_row("    idle cores after start-up", f"{_median(tail):.2f} core-s", "the last notebooks of an uneven split"))
+    say(_row("  reports (CSV, JSON, feedback, charts)", f"{_median(reports):.2f} s", "once per run"))
+    say(_row("  per result: JSON / gradebook write", f"{_median(saves) * 1000:.0f} ms",
+             f"/ {_median(writes) * 1000:.0f} ms (medians of {len(writes)}), while kernels run"))
+    per_nb = _median(in_worker) + share
+    say(_row("overhead per notebook beyond kernel+cells", f"{per_nb:.2f} s",
+             f"{_median(in_worker):.2f} s in the worker + {share:.2f} s coordinator share; target < 1 s: "
+             f"{'met' if per_nb < 1 else 'MISSED'}"))
 
     say("")
     pairs = sorted(made)
     for i, m in enumerate(runs):
         same, differences = compare(m.ours_scores, m.nbgrader.scores, pairs)
-        total_cells = same + len(differences)
-        verdict = "agree on every graded cell" if not differences else f"DISAGREE on {len(differences)} cells"
-        say(f"scores, run {i + 1}: {same}/{total_cells} graded cells equal; the two graders {verdict}"
-            f" (nbgrader exit status {m.nbgrader.returncode}"
-            f"{', errors for ' + ', '.join(m.nbgrader.failed_students) if m.nbgrader.failed_students else ''})")
+        verdict = "the same points from both graders" if not differences else f"{len(differences)} DIFFERENCES"
+        failed = f"; nbgrader errors for {', '.join(m.nbgrader.failed_students)}" if m.nbgrader.failed_students else ""
+        say(f"scores{f' (run {i + 1})' if several else ''}: {same}/{same + len(differences)} graded cells of "
+            f"{len(pairs)} notebooks: {verdict} (nbgrader exit status {m.nbgrader.returncode}{failed})")
         for line in differences[:20]:
             say(f"    {line}")
     return lines
@@ -457,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(run_dir, ignore_errors=True)
             print(f"run {i + 1}/{args.repeat} ({order}) ...", file=sys.stderr, flush=True)
             runs.append(measure_once(work / "submissions", run_dir, sources, args.jobs, order))
-        print("\n".join(report(runs, args.jobs, tf_times, worker_import, made)))
+        print("\n".join(summary(runs, args.jobs, tf_times, worker_import, made)))
         failed = [m for m in runs if m.nbgrader.returncode != 0]
         if failed:
             print("\nnbgrader reported errors; the end of its log:\n" + failed[0].nbgrader.log[-3000:])

@@ -117,6 +117,7 @@ def execute(nb: nbformat.NotebookNode, scratch: Path, limits: Limits, env: dict[
                             interrupt_on_timeout=False, record_timing=False, startup_timeout=120,
                             shutdown_kernel="immediate",
                             resources={"metadata": {"path": str(scratch)}})
+    client.on_cell_executed = _insist_on_reported_errors
     watchdog: MemoryWatchdog | None = None
     started = time.monotonic()
     try:
@@ -168,6 +169,15 @@ def _run_cells(client: NotebookClient, nb: nbformat.NotebookNode, result: Execut
                 _stop(result, Status.KERNEL_DIED, f"the kernel died while running cell {index} "
                       "(it exited or crashed); the cells after it were not graded")
             return
+
+
+def _insist_on_reported_errors(cell: nbformat.NotebookNode, cell_index: int, execute_reply: dict) -> None:
+    """A cell whose reply says "error" failed, even if student code suppressed the traceback output."""
+    content = execute_reply.get("content", {})
+    if content.get("status") == "error" and not any(o.get("output_type") == "error" for o in cell.outputs):
+        cell.outputs.append(nbformat.v4.new_output(
+            "error", ename=content.get("ename", "Error"), evalue=content.get("evalue", ""),
+            traceback=content.get("traceback", [])))
 
 
 def _shutdown(km: AsyncKernelManager) -> None:

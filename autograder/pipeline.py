@@ -25,6 +25,7 @@ from pathlib import Path
 from . import report
 from .collect import Collection, collect
 from .execute import execute
+from .guard import protect
 from .model import NotebookResult, SourceNotebook, Status, Submission
 from .normalize import InvalidNotebook, normalize
 from .progress import Progress
@@ -92,6 +93,7 @@ def _grade_into(result: NotebookResult, task: GradeTask) -> None:
         save_notebooks(task.out, sub.student_id, sub.notebook, sub.path, None)
         return
     result.notes += normalized.notes
+    protect(normalized.notebook)
     result.timings["normalize_s"] = time.monotonic() - started
     with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
         execution = execute(normalized.notebook, Path(scratch), task.limits, task.kernel_env,

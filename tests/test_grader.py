@@ -49,6 +49,17 @@ def dies_after_second_test() -> nbformat.NotebookNode:
     return nb
 
 
+def cheats_with_a_patched_numpy() -> nbformat.NotebookNode:
+    """A wrong standardize() plus np.allclose patched to always agree: the guard must undo the patch."""
+    nb = samples.perfect(NB01)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "nb01_ex3_solution")
+    cell.source = ("np.allclose = lambda *args, **kwargs: True\n"
+                   "def standardize(x):\n    return tf.zeros_like(x)\n")
+    return nb
+
+
+SILENCE_ERRORS = "get_ipython().showtraceback = lambda *args, **kwargs: None  # hide every failure"
+
 # student id -> (file name, content, expected score, expected status)
 CLASS = {
     "perfect": (NB01, lambda: samples.perfect(NB01), FULL, "ok"),
@@ -57,6 +68,8 @@ CLASS = {
     "hardcoded": (NB01, hardcoded_first_answer, FULL - POINTS["nb01_ex1_tests"], "ok"),
     "colab": ("Copy of 01_tensors (1).ipynb", lambda: samples.saved_by_colab(samples.perfect(NB01)), FULL, "ok"),
     "tampered": (NB01, lambda: samples.tampered(samples.blank(NB01)), 0, "ok"),
+    "patcher": (NB01, cheats_with_a_patched_numpy, FULL - POINTS["nb01_ex3_tests"], "ok"),
+    "silencer": (NB01, lambda: samples.with_cell(samples.blank(NB01), SILENCE_ERRORS), 0, "ok"),
     "reshuffled": (NB01, lambda: samples.reshuffled(samples.perfect(NB01)), FULL, "ok"),
     "duplicated": (NB01, lambda: samples.with_duplicated_grade_cells(samples.perfect(NB01)), FULL, "ok"),
     "stderr": (NB01, lambda: samples.chatty_on_stderr(samples.perfect(NB01)), FULL, "ok"),

@@ -128,8 +128,15 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
     selected = [p for p in sources if not notebooks or any(p.name.startswith(n) or p.stem == n for n in notebooks)]
     if not selected:
         raise ValueError(f"no course notebook matches {notebooks}; choose from {[p.stem for p in sources]}")
-    course = prepare_course(out, sources)
-    collection = collect(submissions, [p.name for p in selected], out / ".unpacked", student_pattern)
+    executor = _new_executor(jobs)
+    for _ in range(max(1, jobs)):  # workers start (and import the grader) while nbgrader builds the gradebook
+        executor.submit(_ready)
+    try:
+        course = prepare_course(out, sources)
+        collection = collect(submissions, [p.name for p in selected], out / ".unpacked", student_pattern)
+    except BaseException:
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
     store = ResultStore(out)
     settings = {"limits": limits.as_dict(), "prefix": list(command_prefix)}
     env = tf_thread_env(jobs)
@@ -149,7 +156,8 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
     progress = Progress(len(tasks), skipped=reused, stream=io.StringIO() if quiet else sys.stderr)
     interrupted = False
     try:
-        for result in _run_pool(tasks, jobs):
+        tasks.sort(key=lambda t: t.submission.notebook, reverse=True)  # later notebooks run longest: start them first
+        for result in _run_pool(tasks, jobs, executor):
             store.save(result)
             record_grades(out, result)
             current.append(result)
@@ -159,18 +167,26 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
         interrupted = True
     finally:
         progress.close()
+        executor.shutdown(wait=False, cancel_futures=True)  # unused when nothing needed grading
     outputs = report.write_all(out, current, course, collection, settings)
     return ClassRun(current, len(current) - reused, reused, collection, time.monotonic() - started,
                     outputs, interrupted)
 
 
-def _run_pool(tasks: list[GradeTask], jobs: int):
-    """Yield results as workers finish; survive a worker process that dies."""
+def _new_executor(jobs: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn"), initializer=_worker_init)
+
+
+def _ready() -> None:
+    """Nothing: submitted once per worker so that workers start before the first notebook."""
+
+
+def _run_pool(tasks: list[GradeTask], jobs: int, executor: ProcessPoolExecutor | None = None):
+    """Yield results as workers finish; survive a worker process that dies (a retry gets a fresh pool)."""
     attempts = {id(t): 0 for t in tasks}
     pending = list(tasks)
     while pending:
-        executor = ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn"),
-                                       initializer=_worker_init)
+        executor = executor or _new_executor(jobs)
         futures: dict[Future, GradeTask] = {}
         try:
             for task in pending:
@@ -191,6 +207,7 @@ def _run_pool(tasks: list[GradeTask], jobs: int):
             raise
         finally:
             executor.shutdown(wait=not pending, cancel_futures=True)
+            executor = None
 
 
 def _worker_crashed(task: GradeTask) -> NotebookResult:

@@ -7,12 +7,14 @@ package's errors into a one-line message and a non-zero exit status.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
 from . import release as release_mod
 from .collect import CollectError
 from .model import Status
+from .sandbox import MODES, SandboxUnavailable
 from .settings import Limits
 
 
@@ -34,7 +36,8 @@ def _grade(args: argparse.Namespace) -> int:
     limits = Limits(cell_timeout_s=args.cell_timeout, notebook_timeout_s=args.notebook_timeout,
                     memory_mb=args.memory_mb)
     run = grade_class(args.submissions, args.out, args.jobs, args.notebook, args.force, limits,
-                      args.student_pattern, tuple(args.kernel_prefix.split()) if args.kernel_prefix else ())
+                      args.student_pattern, tuple(shlex.split(args.kernel_prefix)) if args.kernel_prefix else (),
+                      sandbox=args.sandbox)
     print_summary(run)
     if run.interrupted:
         print("interrupted: every notebook graded so far is saved; run the same command again to continue.",
@@ -63,6 +66,11 @@ def print_summary(run) -> None:
                         ("report", "class report")):
         print(f"  {label:<17} {run.outputs[kind]}")
     print(f"  {'gradebook':<17} {run.outputs['csv'].parent / 'gradebook.db'}  (nbgrader export / formgrader)")
+    if run.sandbox == "none":
+        print("warning: kernels ran without a sandbox (student code could read files and use the network); "
+              "install bubblewrap or pass --kernel-prefix", file=sys.stderr)
+    else:
+        print(f"  kernels ran sandboxed with {run.sandbox}: no network, no solutions, no other students' work")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "file's path, for LMS downloads (e.g. '^(?P<student_id>[^_]+)_')")
     grade.add_argument("--kernel-prefix", help="command put before the kernel command, e.g. a sandbox "
                        "('firejail --net=none --quiet')")
+    grade.add_argument("--sandbox", choices=MODES, default="auto",
+                       help="run kernels under bubblewrap: no network, no solutions, no other students' work "
+                       "(auto: when bwrap works here; bwrap: required; none: off)")
     grade.set_defaults(run=_grade)
     return parser
 
@@ -96,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (release_mod.ReleaseError, CollectError, ValueError) as error:
+    except (release_mod.ReleaseError, CollectError, SandboxUnavailable, ValueError) as error:
         print(f"autograder: {error}", file=sys.stderr)
         return 2
 

@@ -2,9 +2,9 @@
 
 Each notebook gets its own kernel, started in an empty scratch folder with a minimal
 environment (no inherited secrets, TensorFlow quiet, threads sized to the worker count).
-The kernel command can be prefixed (``Limits``-independent ``command_prefix``) so that a
-sandbox such as ``bwrap``, ``firejail`` or ``systemd-run --scope`` can wrap the kernel
-without any change here.
+With ``sandbox_hidden`` set, the kernel runs under bubblewrap (see ``sandbox.py``) and
+talks to the grader over Unix sockets in its scratch folder; any other wrapper can be
+put in front of the kernel command with ``command_prefix``.
 
 Limits: a per-cell timeout, a wall-time budget for the whole notebook (kernel start
 included), and a cap on the resident memory of the kernel and its children, enforced by
@@ -29,6 +29,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from .model import Status
+from .sandbox import bwrap_prefix
 from .settings import QUIET_TF_ENV, Limits
 
 MAX_STREAM_CHARS = 20_000  # per output; a runaway print must not bloat the graded copy
@@ -107,12 +108,18 @@ def _truncate_outputs(cell: nbformat.NotebookNode) -> None:
 
 
 def execute(nb: nbformat.NotebookNode, scratch: Path, limits: Limits, env: dict[str, str] | None = None,
-            command_prefix: list[str] | None = None) -> Execution:
+            command_prefix: list[str] | None = None, sandbox_hidden: tuple[str, ...] | None = None) -> Execution:
     """Run every cell of ``nb`` in order in a new kernel; never raises for student faults."""
     result = Execution(nb)
     deadline = time.monotonic() + limits.notebook_timeout_s
-    km = PrefixedKernelManager(kernel_name="python3")
-    km.command_prefix = command_prefix or []
+    if sandbox_hidden is None:
+        km = PrefixedKernelManager(kernel_name="python3")
+        km.command_prefix = list(command_prefix or [])
+    else:  # no network in the sandbox: Unix sockets in the scratch folder instead of TCP
+        km = PrefixedKernelManager(kernel_name="python3", transport="ipc", ip=str(scratch / "kernel-ipc"),
+                                   connection_file=str(scratch / "kernel.json"))
+        km.command_prefix = bwrap_prefix(scratch, sandbox_hidden) + list(command_prefix or [])
+    env = dict(env or {}, IPYTHONDIR=str(scratch / ".ipython"))
     client = NotebookClient(nb, km=km, timeout=int(limits.cell_timeout_s), allow_errors=True,
                             interrupt_on_timeout=False, record_timing=False, startup_timeout=120,
                             shutdown_kernel="immediate",
@@ -121,7 +128,7 @@ def execute(nb: nbformat.NotebookNode, scratch: Path, limits: Limits, env: dict[
     watchdog: MemoryWatchdog | None = None
     started = time.monotonic()
     try:
-        with client.setup_kernel(env=kernel_env(env or {}), cwd=str(scratch), cleanup_kc=True,
+        with client.setup_kernel(env=kernel_env(env), cwd=str(scratch), cleanup_kc=True,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
             result.kernel_start_s = time.monotonic() - started
             watchdog = MemoryWatchdog(km.provisioner.pid, limits.memory_mb)

@@ -30,8 +30,9 @@ from .model import NotebookResult, SourceNotebook, Status, Submission
 from .normalize import InvalidNotebook, normalize
 from .progress import Progress
 from .record import ResultStore, content_key, prepare_course, record_grades, save_notebooks
+from .sandbox import resolve as resolve_sandbox
 from .score import score
-from .settings import SOLUTIONS_DIR, Limits, put_venv_on_path, source_notebooks, tf_thread_env
+from .settings import REPO_ROOT, SOLUTIONS_DIR, Limits, put_venv_on_path, source_notebooks, tf_thread_env
 
 MAX_ATTEMPTS = 2  # a submission whose worker process itself dies is retried once
 
@@ -47,6 +48,7 @@ class GradeTask:
     kernel_env: dict[str, str]
     command_prefix: tuple[str, ...] = ()
     content_key: str = ""
+    sandbox_hidden: tuple[str, ...] | None = None  # paths hidden from the kernel; None: no sandbox
 
 
 @dataclass
@@ -60,6 +62,7 @@ class ClassRun:
     wall_s: float
     outputs: dict[str, Path] = field(default_factory=dict)
     interrupted: bool = False
+    sandbox: str = "none"
 
 
 def grade_submission(task: GradeTask) -> NotebookResult:
@@ -97,7 +100,7 @@ def _grade_into(result: NotebookResult, task: GradeTask) -> None:
     result.timings["normalize_s"] = time.monotonic() - started
     with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
         execution = execute(normalized.notebook, Path(scratch), task.limits, task.kernel_env,
-                            list(task.command_prefix))
+                            list(task.command_prefix), task.sandbox_hidden)
     result.timings["kernel_start_s"] = execution.kernel_start_s
     result.timings["cells_s"] = execution.cells_s
     started = time.monotonic()
@@ -118,11 +121,14 @@ def _worker_init() -> None:
 def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | None = None,
                 force: bool = False, limits: Limits | None = None, student_pattern: str | None = None,
                 command_prefix: tuple[str, ...] = (), quiet: bool = False,
-                solutions_dir: Path = SOLUTIONS_DIR) -> ClassRun:
+                solutions_dir: Path = SOLUTIONS_DIR, sandbox: str = "auto") -> ClassRun:
     """Grade every submission in ``submissions`` into ``out`` with ``jobs`` parallel kernels."""
     started = time.monotonic()
     limits = limits or Limits()
     out, submissions = out.resolve(), submissions.resolve()
+    sandbox = resolve_sandbox(sandbox)
+    hidden = (str(solutions_dir.resolve()), *(str(REPO_ROOT / p) for p in (".git", "tests", "data")),
+              str(out), str(submissions)) if sandbox == "bwrap" else None
     put_venv_on_path()
     sources = source_notebooks(solutions_dir)
     selected = [p for p in sources if not notebooks or any(p.name.startswith(n) or p.stem == n for n in notebooks)]
@@ -138,7 +144,7 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
         executor.shutdown(wait=False, cancel_futures=True)
         raise
     store = ResultStore(out)
-    settings = {"limits": limits.as_dict(), "prefix": list(command_prefix)}
+    settings = {"limits": limits.as_dict(), "prefix": list(command_prefix), "sandbox": sandbox}
     env = tf_thread_env(jobs)
     source_path = {p.name: p for p in selected}
 
@@ -151,7 +157,7 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
             current.append(previous)
             reused += 1
             continue
-        tasks.append(GradeTask(sub, course[sub.notebook], limits, out, env, tuple(command_prefix), key))
+        tasks.append(GradeTask(sub, course[sub.notebook], limits, out, env, tuple(command_prefix), key, hidden))
 
     progress = Progress(len(tasks), skipped=reused, stream=io.StringIO() if quiet else sys.stderr)
     interrupted = False
@@ -170,7 +176,7 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
         executor.shutdown(wait=False, cancel_futures=True)  # unused when nothing needed grading
     outputs = report.write_all(out, current, course, collection, settings)
     return ClassRun(current, len(current) - reused, reused, collection, time.monotonic() - started,
-                    outputs, interrupted)
+                    outputs, interrupted, sandbox)
 
 
 def _new_executor(jobs: int) -> ProcessPoolExecutor:

@@ -6,6 +6,7 @@ nbgrader gradebook); each test then checks one promise the grader makes to instr
 
 from __future__ import annotations
 
+import ast
 import csv
 import json
 import shutil
@@ -19,7 +20,7 @@ from nbgrader.api import Gradebook
 
 from autograder import samples
 from autograder.pipeline import ClassRun, grade_class
-from autograder.settings import Limits, source_notebooks
+from autograder.settings import SOLUTIONS_DIR, Limits, source_notebooks
 from tests.course import HIDDEN_MARKER
 from tests.wrong_answers.nb01 import WRONG_ANSWERS
 
@@ -58,6 +59,8 @@ def cheats_with_a_patched_numpy() -> nbformat.NotebookNode:
     return nb
 
 
+STEAL_ANSWERS = (f"import pathlib\nprint(sorted(p.name for p in pathlib.Path({str(SOLUTIONS_DIR)!r}).glob('*')))\n"
+                 "print(sorted(p.name for p in pathlib.Path('..').glob('*')))  # other students' scratch folders")
 SILENCE_ERRORS = "get_ipython().showtraceback = lambda *args, **kwargs: None  # hide every failure"
 
 # student id -> (file name, content, expected score, expected status)
@@ -69,6 +72,7 @@ CLASS = {
     "colab": ("Copy of 01_tensors (1).ipynb", lambda: samples.saved_by_colab(samples.perfect(NB01)), FULL, "ok"),
     "tampered": (NB01, lambda: samples.tampered(samples.blank(NB01)), 0, "ok"),
     "patcher": (NB01, cheats_with_a_patched_numpy, FULL - POINTS["nb01_ex3_tests"], "ok"),
+    "snoop": (NB01, lambda: samples.with_cell(samples.perfect(NB01), STEAL_ANSWERS), FULL, "ok"),
     "silencer": (NB01, lambda: samples.with_cell(samples.blank(NB01), SILENCE_ERRORS), 0, "ok"),
     "reshuffled": (NB01, lambda: samples.reshuffled(samples.perfect(NB01)), FULL, "ok"),
     "duplicated": (NB01, lambda: samples.with_duplicated_grade_cells(samples.perfect(NB01)), FULL, "ok"),
@@ -199,6 +203,18 @@ def test_class_report_lists_what_needs_a_human_look(graded) -> None:
         assert f"<td>{student}</td>" in review
     assert "<td>perfect</td>" not in review
     assert "notes.txt" in report
+
+
+def test_student_code_sees_neither_the_answers_nor_other_students(graded) -> None:
+    run, out, _ = graded
+    if run.sandbox != "bwrap":
+        pytest.skip("bubblewrap cannot run here: kernels were not sandboxed")
+    graded_nb = nbformat.read(out / "autograded" / "snoop" / "ch03" / NB01, as_version=4)
+    printed = next("".join(o.get("text", "") for o in c.outputs) for c in graded_nb.cells
+                   if c.source.startswith("import pathlib"))
+    solutions, beside_scratch = printed.splitlines()
+    assert solutions == "[]"
+    assert len(ast.literal_eval(beside_scratch)) == 1  # its own scratch folder, nobody else's
 
 
 def test_a_rerun_keeps_unchanged_grades_and_regrades_what_changed(graded, tmp_path: Path) -> None:

@@ -52,8 +52,9 @@ def print_summary(run) -> None:
     for result in run.results:
         by_notebook.setdefault(result.notebook, []).append(result)
     statuses = [s for s in Status]
+    short = {Status.INVALID: "invalid", Status.KERNEL_DIED: "died", Status.GRADER_ERROR: "error"}
     print()
-    print(f"{'notebook':<28} {'mean':>7} {'max':>5}  " + " ".join(f"{s.value:>8.8}" for s in statuses))
+    print(f"{'notebook':<28} {'mean':>7} {'max':>5}  " + " ".join(f"{short.get(s, s.value):>8}" for s in statuses))
     for notebook in sorted(by_notebook):
         rows = by_notebook[notebook]
         mean = sum(r.score for r in rows) / len(rows)

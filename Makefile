@@ -23,13 +23,15 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/autograder grade data/sample_class --out build/demo --jobs $(JOBS) --cell-timeout 60 --memory-mb 3000
 
-## test: the whole suite: lint, release in sync, strict nbval of every solution notebook, grader
+## test: the whole suite (lint, release in sync, strict nbval of every solution notebook, grader),
+## then the GPU notebook run, which reports itself skipped on a machine without an NVIDIA driver
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope
+	$(MAKE) --no-print-directory test-gpu
 
 ## test-gpu: the notebooks on a GPU runtime; fails if TensorFlow sees no GPU, skipped where no driver exists
 test-gpu: $(STAMP)
-	$(BIN)/python -m pytest --gpu solutions; rc=$$?; \
+	$(BIN)/python -m pytest -q --gpu solutions; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "test-gpu: no GPU on this machine, GPU notebook run skipped"; exit 0; fi; exit $$rc
 
 ## release: regenerate the student editions in notebooks/ from solutions/

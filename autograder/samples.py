@@ -97,8 +97,9 @@ def reshuffled(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb.cells.insert(solutions[1] + 1, copy.deepcopy(nb.cells[solutions[1]]))  # an answer duplicated
     moved = nb.cells.pop(tests[0])  # the first test cell moved above its answer
     nb.cells.insert(solutions[0], moved)
-    nb.cells.insert(2, nbformat.v4.new_code_cell("scratch = [i * i for i in range(10)]\nprint(sum(scratch))"))
-    nb.cells.append(nbformat.v4.new_markdown_cell("제 메모: 다시 볼 것"))
+    nb.cells.insert(2, nbformat.v4.new_code_cell("scratch = [i * i for i in range(10)]\nprint(sum(scratch))",
+                                                 id="added-scratch"))
+    nb.cells.append(nbformat.v4.new_markdown_cell("제 메모: 다시 볼 것", id="added-note"))
     return nb
 
 
@@ -120,7 +121,7 @@ def chatty_on_stderr(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 def with_cell(nb: nbformat.NotebookNode, code: str, after_setup: bool = True) -> nbformat.NotebookNode:
     """Insert a code cell right after the setup cell (or at the end)."""
     nb = copy.deepcopy(nb)
-    cell = nbformat.v4.new_code_cell(code)
+    cell = nbformat.v4.new_code_cell(code, id="added-cell")  # a fixed id keeps the sample files reproducible
     if after_setup:
         nb.cells.insert(2, cell)
     else:

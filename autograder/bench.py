@@ -267,9 +267,9 @@ class CoordinatorClock:
         self._wrap(report, "write_all", "reports")
         original_pool = pipeline._run_pool
 
-        def timed_pool(tasks, jobs):
+        def timed_pool(tasks, jobs, *args, **kwargs):
             self.pool_started = time.perf_counter()
-            for result in original_pool(tasks, jobs):
+            for result in original_pool(tasks, jobs, *args, **kwargs):
                 self.arrivals.append((time.perf_counter(), result))
                 yield result
             self.spent["pool"] = [time.perf_counter() - self.pool_started]

@@ -49,6 +49,7 @@ class GradeTask:
     command_prefix: tuple[str, ...] = ()
     content_key: str = ""
     sandbox_hidden: tuple[str, ...] | None = None  # paths hidden from the kernel; None: no sandbox
+    scratch_root: str | None = None  # where the scratch folders of this run's kernels are made
 
 
 @dataclass
@@ -87,9 +88,9 @@ def _grade_into(result: NotebookResult, task: GradeTask) -> None:
     if sub.path is None:
         result.status, result.message = Status.MISSING, "no notebook was handed in"
         return
-    data = sub.path.read_bytes()
     started = time.monotonic()
     try:
+        data = _read(sub.path)
         normalized = normalize(data, task.source)
     except InvalidNotebook as error:
         result.status, result.message = Status.INVALID, str(error)
@@ -98,7 +99,7 @@ def _grade_into(result: NotebookResult, task: GradeTask) -> None:
     result.notes += normalized.notes
     protect(normalized.notebook)
     result.timings["normalize_s"] = time.monotonic() - started
-    with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="grade-", dir=task.scratch_root) as scratch:
         execution = execute(normalized.notebook, Path(scratch), task.limits, task.kernel_env,
                             list(task.command_prefix), task.sandbox_hidden)
     result.timings["kernel_start_s"] = execution.kernel_start_s
@@ -109,6 +110,13 @@ def _grade_into(result: NotebookResult, task: GradeTask) -> None:
     result.status, result.message = execution.status, execution.message
     save_notebooks(task.out, sub.student_id, sub.notebook, sub.path, execution.notebook)
     result.timings["score_save_s"] = time.monotonic() - started
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise InvalidNotebook(f"the file cannot be read ({error.strerror})") from None
 
 
 def _worker_init() -> None:
@@ -127,8 +135,6 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
     limits = limits or Limits()
     out, submissions = out.resolve(), submissions.resolve()
     sandbox = resolve_sandbox(sandbox)
-    hidden = (str(solutions_dir.resolve()), *(str(REPO_ROOT / p) for p in (".git", "tests", "data")),
-              str(out), str(submissions)) if sandbox == "bwrap" else None
     put_venv_on_path()
     sources = source_notebooks(solutions_dir)
     selected = [p for p in sources if not notebooks or any(p.name.startswith(n) or p.stem == n for n in notebooks)]
@@ -143,6 +149,9 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
     except BaseException:
         executor.shutdown(wait=False, cancel_futures=True)
         raise
+    scratch_root = tempfile.mkdtemp(prefix="autograder-scratch-")
+    hidden = (str(solutions_dir.resolve()), *(str(REPO_ROOT / p) for p in (".git", "tests", "data")),
+              str(out), str(submissions), scratch_root) if sandbox == "bwrap" else None
     store = ResultStore(out)
     settings = {"limits": limits.as_dict(), "prefix": list(command_prefix), "sandbox": sandbox}
     env = tf_thread_env(jobs)
@@ -150,14 +159,18 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
 
     tasks, current, reused = [], [], 0
     for sub in collection.submissions:
-        data = sub.path.read_bytes() if sub.path is not None else None
+        try:
+            data = _read(sub.path) if sub.path is not None else None
+        except InvalidNotebook as error:
+            data = str(error).encode()  # the worker reports it; the key still changes when the file does
         key = content_key(data, source_path[sub.notebook], settings)
         previous = store.load(sub.student_id, sub.notebook)
         if previous is not None and previous.content_key == key and not force:
             current.append(previous)
             reused += 1
             continue
-        tasks.append(GradeTask(sub, course[sub.notebook], limits, out, env, tuple(command_prefix), key, hidden))
+        tasks.append(GradeTask(sub, course[sub.notebook], limits, out, env, tuple(command_prefix), key, hidden,
+                               scratch_root))
 
     progress = Progress(len(tasks), skipped=reused, stream=io.StringIO() if quiet else sys.stderr)
     interrupted = False
@@ -174,6 +187,7 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
     finally:
         progress.close()
         executor.shutdown(wait=False, cancel_futures=True)  # unused when nothing needed grading
+        shutil.rmtree(scratch_root, ignore_errors=True)
     outputs = report.write_all(out, current, course, collection, settings)
     return ClassRun(current, len(current) - reused, reused, collection, time.monotonic() - started,
                     outputs, interrupted, sandbox)

@@ -142,7 +142,10 @@ def save_notebooks(out: Path, student_id: str, notebook: str, submitted: Path | 
     if submitted is not None:
         target = out / "submitted" / student_id / ASSIGNMENT_ID / notebook
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(submitted, target)
+        try:
+            shutil.copyfile(submitted, target)
+        except OSError:
+            pass  # an unreadable hand-in is already reported as invalid; there is nothing to keep
     if graded is not None:
         target = out / "autograded" / student_id / ASSIGNMENT_ID / notebook
         target.parent.mkdir(parents=True, exist_ok=True)

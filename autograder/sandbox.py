@@ -3,16 +3,18 @@
 Inside the sandbox a student's kernel sees the file system read-only, with the places
 that hold other people's work or the answers replaced by empty folders: the solutions,
 the repository's git history and tests, the grader's output folder (gradebook, results,
-everyone's graded notebooks), the submissions, and ``/tmp`` (other kernels' scratch
-folders). It has no network, no view of other processes, and may write only to its own
-scratch folder. The kernel talks to the grader over Unix sockets in that folder, which
-is why grading under a sandbox uses Jupyter's ``ipc`` transport.
+everyone's graded notebooks), the submissions, and the folder that holds every kernel's
+scratch folder (the other students' kernels). It has no network, no view of other
+processes, and may write only to its own scratch folder. The kernel talks to the grader
+over Unix sockets in that folder, which is why grading under a sandbox uses Jupyter's
+``ipc`` transport.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -50,12 +52,16 @@ def resolve(mode: str) -> str:
     return "none"
 
 
+def _interpreter_paths() -> list[str]:
+    return [sys.prefix, sys.base_prefix, str(Path(sys.executable).resolve().parent)]
+
+
 def bwrap_prefix(scratch: Path, hidden: tuple[str, ...]) -> list[str]:
     """The command that runs a kernel in a sandbox whose only writable place is ``scratch``."""
-    command = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    command = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     for path in hidden:
-        if Path(path).is_relative_to("/tmp"):
-            continue  # already behind the fresh /tmp
+        if any(Path(p).is_relative_to(path) for p in _interpreter_paths()):
+            continue  # hiding it would hide the kernel's own Python (e.g. a clone whose venv sits in /tmp)
         if Path(path).is_dir():
             command += ["--tmpfs", path]
         elif Path(path).is_file():

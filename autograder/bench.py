@@ -37,7 +37,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 
 from . import samples
-from .settings import ASSIGNMENT_ID, QUIET_TF_ENV, SOLUTIONS_DIR, Limits, source_notebooks
+from .settings import ASSIGNMENT_ID, QUIET_TF_ENV, SOLUTIONS_DIR, Limits, cpu_count, source_notebooks
 
 COURSE_ID = "course"  # the same course id as the grader's gradebook (record.COURSE_ID)
 THREAD_VARS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
@@ -341,7 +341,7 @@ def summary(runs: list[Measurement], jobs: int, tf_times: list[float], worker_im
     generate = [m.nbgrader.generate_s for m in runs]
     ratios = [t / o for t, o in zip(theirs, ours, strict=True)]
     ratio = _median(ratios)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = cpu_count()
     kinds = {k: sum(v == k for v in made.values()) for k in KINDS}
     several = len(runs) > 1
     say(f"class: {len({s for s, _ in made})} students x {len({nb for _, nb in made})} notebooks = {n} notebooks "

@@ -15,13 +15,7 @@ from . import release as release_mod
 from .collect import CollectError
 from .model import Status
 from .sandbox import MODES, SandboxUnavailable
-from .settings import Limits
-
-
-def _default_jobs() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+from .settings import Limits, cpu_count
 
 
 def _release(args: argparse.Namespace) -> int:
@@ -86,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("submissions", type=Path,
                        help="folder of STUDENT_ID/NOTEBOOK.ipynb, or an LMS download (.zip or folder)")
     grade.add_argument("--out", type=Path, required=True, help="output folder (gradebook, CSV, feedback, report)")
-    grade.add_argument("--jobs", type=int, default=_default_jobs(), help="parallel kernels (default: CPU cores)")
+    grade.add_argument("--jobs", type=int, default=cpu_count(), help="parallel kernels (default: CPU cores)")
     grade.add_argument("--notebook", action="append", help="grade only this notebook (repeatable), e.g. 01_tensors")
     grade.add_argument("--force", action="store_true", help="regrade even submissions graded before and unchanged")
     grade.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout_s, help="seconds per cell")

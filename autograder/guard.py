@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import secrets
 
+from .model import is_test_cell
+
 GUARDED_MODULES = ("builtins", "math", "numpy", "numpy.testing", "numpy.linalg", "tensorflow",
                    "tensorflow.math", "tensorflow.debugging", "keras", "keras.ops")
 
@@ -64,7 +66,6 @@ def protect(nb) -> None:
 
     name = new_guard_name()
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+        if is_test_cell(cell):
             cell.source = restore_call(name) + cell.source
     nb.cells.insert(0, nbformat.v4.new_code_cell(prelude(name), metadata={"autograder": "integrity guard"}))

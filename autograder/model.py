@@ -11,6 +11,20 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
 
+HIDDEN_MARKER = "### BEGIN HIDDEN TESTS"  # what follows it in a test cell is hidden from students
+
+
+def nbgrader_meta(cell: dict) -> dict:
+    """A cell's nbgrader metadata, or {} when it has none (or a broken one)."""
+    meta = cell.get("metadata", {}).get("nbgrader")
+    return meta if isinstance(meta, dict) else {}
+
+
+def is_test_cell(cell: dict) -> bool:
+    """A graded code cell that holds tests (not an autograded answer)."""
+    meta = nbgrader_meta(cell)
+    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
 
 class Status(str, Enum):
     """Why a notebook got the grade it got; ``OK`` means it ran to the end within every limit."""

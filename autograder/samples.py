@@ -16,13 +16,10 @@ from pathlib import Path
 
 import nbformat
 
+from .model import nbgrader_meta
 from .settings import NOTEBOOKS_DIR, SOLUTIONS_DIR
 
 SOLUTION_MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.M)
-
-
-def _meta(cell: dict) -> dict:
-    return cell.get("metadata", {}).get("nbgrader") or {}
 
 
 def student_edition(name: str, notebooks_dir: Path = NOTEBOOKS_DIR) -> nbformat.NotebookNode:
@@ -32,11 +29,12 @@ def student_edition(name: str, notebooks_dir: Path = NOTEBOOKS_DIR) -> nbformat.
 def answers(name: str, solutions_dir: Path = SOLUTIONS_DIR) -> dict[str, str]:
     """grade_id of each solution cell -> the instructor's answer as a student would type it."""
     nb = nbformat.read(solutions_dir / name, as_version=4)
-    return {_meta(c)["grade_id"]: SOLUTION_MARKERS.sub("", c.source) for c in nb.cells if _meta(c).get("solution")}
+    return {nbgrader_meta(c)["grade_id"]: SOLUTION_MARKERS.sub("", c.source)
+            for c in nb.cells if nbgrader_meta(c).get("solution")}
 
 
 def solution_ids(nb: nbformat.NotebookNode) -> list[str]:
-    return [_meta(c)["grade_id"] for c in nb.cells if _meta(c).get("solution")]
+    return [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c).get("solution")]
 
 
 def solved(name: str, which: Callable[[int, str], bool] = lambda i, gid: True) -> nbformat.NotebookNode:
@@ -45,9 +43,9 @@ def solved(name: str, which: Callable[[int, str], bool] = lambda i, gid: True) -
     right = answers(name)
     index = 0
     for cell in nb.cells:
-        if _meta(cell).get("solution"):
-            if which(index, _meta(cell)["grade_id"]):
-                cell.source = right[_meta(cell)["grade_id"]]
+        if nbgrader_meta(cell).get("solution"):
+            if which(index, nbgrader_meta(cell)["grade_id"]):
+                cell.source = right[nbgrader_meta(cell)["grade_id"]]
             index += 1
     return nb
 
@@ -82,7 +80,7 @@ def tampered(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Every test cell emptied of its assertions, and 100 points claimed for it."""
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
-        if _meta(cell).get("grade"):
+        if nbgrader_meta(cell).get("grade"):
             cell.source = "pass  # tests removed"
             cell.metadata["nbgrader"]["points"] = 100
     return nb
@@ -91,8 +89,8 @@ def tampered(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 def reshuffled(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Cells moved, duplicated, deleted and added the way a messy notebook ends up."""
     nb = copy.deepcopy(nb)
-    tests = [i for i, c in enumerate(nb.cells) if _meta(c).get("grade")]
-    solutions = [i for i, c in enumerate(nb.cells) if _meta(c).get("solution")]
+    tests = [i for i, c in enumerate(nb.cells) if nbgrader_meta(c).get("grade")]
+    solutions = [i for i, c in enumerate(nb.cells) if nbgrader_meta(c).get("solution")]
     del nb.cells[tests[-1]]  # the last test cell deleted (last first: earlier indices stay valid)
     nb.cells.insert(solutions[1] + 1, copy.deepcopy(nb.cells[solutions[1]]))  # an answer duplicated
     moved = nb.cells.pop(tests[0])  # the first test cell moved above its answer
@@ -107,7 +105,7 @@ def chatty_on_stderr(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Correct answers whose functions also write debugging lines to stderr (as logging does)."""
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
-        if not _meta(cell).get("solution"):
+        if not nbgrader_meta(cell).get("solution"):
             continue
         names = re.findall(r"^def (\w+)\(", cell.source, re.M)
         for name in names:
@@ -146,7 +144,7 @@ def with_duplicated_grade_cells(nb: nbformat.NotebookNode) -> nbformat.NotebookN
     cells = []
     for cell in nb.cells:
         cells.append(cell)
-        if _meta(cell).get("grade"):
+        if nbgrader_meta(cell).get("grade"):
             cells.append(copy.deepcopy(cell))
     nb.cells = cells
     return nb

@@ -15,16 +15,10 @@ import nbformat
 from nbgrader.utils import determine_grade
 
 from .execute import Execution
-from .model import TestResult
+from .model import HIDDEN_MARKER, TestResult, is_test_cell
 
-HIDDEN_MARKER = "### BEGIN HIDDEN TESTS"
 _CELL_LINE = re.compile(r"line (\d+)")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def _is_test_cell(cell: nbformat.NotebookNode) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
 def _failing_line(traceback: list[str]) -> int | None:
@@ -56,4 +50,4 @@ def score_cell(cell: nbformat.NotebookNode, executed: bool) -> TestResult:
 def score(execution: Execution) -> list[TestResult]:
     """One TestResult per graded test cell, in notebook order."""
     return [score_cell(cell, index in execution.executed)
-            for index, cell in enumerate(execution.notebook.cells) if _is_test_cell(cell)]
+            for index, cell in enumerate(execution.notebook.cells) if is_test_cell(cell)]

@@ -45,14 +45,18 @@ def colab_url(notebook_name: str) -> str:
     )
 
 
+def cpu_count() -> int:
+    """Cores this process may use (a container's CPU set, not the host's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def tf_thread_env(workers: int) -> dict[str, str]:
     """Thread settings that share the CPU fairly between ``workers`` parallel kernels.
 
     Without them every kernel sizes its TensorFlow thread pools to all cores, and N
     kernels on N cores spend their time preempting each other.
     """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    threads = str(max(1, cores // max(1, workers)))
+    threads = str(max(1, cpu_count() // max(1, workers)))
     return {
         "TF_NUM_INTRAOP_THREADS": threads,
         "TF_NUM_INTEROP_THREADS": threads,

@@ -9,9 +9,8 @@ from pathlib import Path
 import nbformat
 from jupyter_client.manager import KernelManager
 
+from autograder.model import HIDDEN_MARKER, is_test_cell, nbgrader_meta  # noqa: F401 (re-exported)
 from autograder.settings import NOTEBOOKS_DIR, SOLUTIONS_DIR, source_notebooks
-
-HIDDEN_MARKER = "### BEGIN HIDDEN TESTS"
 
 
 def source_paths() -> list[Path]:
@@ -22,16 +21,12 @@ def student_path(source: Path) -> Path:
     return NOTEBOOKS_DIR / source.name
 
 
-def nbgrader_meta(cell: dict) -> dict:
-    return cell.get("metadata", {}).get("nbgrader") or {}
-
-
 def is_solution(cell: dict) -> bool:
     return bool(nbgrader_meta(cell).get("solution"))
 
 
 def is_test(cell: dict) -> bool:
-    return bool(nbgrader_meta(cell).get("grade")) and cell["cell_type"] == "code"
+    return is_test_cell(cell)
 
 
 def visible_part(test_source: str) -> str:

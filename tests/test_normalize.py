@@ -12,13 +12,13 @@ import nbformat
 import pytest
 
 from autograder import samples
-from autograder.model import SourceNotebook
+from autograder.model import HIDDEN_MARKER, SourceNotebook
 from autograder.normalize import InvalidNotebook, normalize
 from autograder.record import prepare_course
 from autograder.settings import source_notebooks
 
 NB = source_notebooks()[0].name  # 01_tensors.ipynb: the template notebook
-HIDDEN = "### BEGIN HIDDEN TESTS"
+HIDDEN = HIDDEN_MARKER
 
 
 @pytest.fixture(scope="module")

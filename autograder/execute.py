@@ -2,20 +2,26 @@
 
 Each notebook gets its own kernel, started in an empty scratch folder with a minimal
 environment (no inherited secrets, TensorFlow quiet, threads sized to the worker count).
-With ``sandbox_hidden`` set, the kernel runs under bubblewrap (see ``sandbox.py``) and
-talks to the grader over Unix sockets in its scratch folder; any other wrapper can be
-put in front of the kernel command with ``command_prefix``.
+With ``sandbox`` set, the kernel runs under bubblewrap (see ``sandbox.py``) and talks to
+the grader over Unix sockets in ``scratch/ipc``; any other wrapper can be put in front of
+the kernel command with ``command_prefix``. In both cases ``autograder.launch`` starts it
+under hard limits (file size, core dumps, a pids control group where one can be made).
 
 Limits: a per-cell timeout, a wall-time budget for the whole notebook (kernel start
-included), and a cap on the resident memory of the kernel and its children, enforced by
-a watchdog thread that kills the kernel. After any of them the remaining cells are not
-run; what ran keeps its outputs.
+included), and a cap on the memory of the kernel: the resident memory of all its
+processes plus what it keeps in the sandbox's tmpfs folders, enforced by a watchdog
+thread that also stops a kernel that fills its socket folder or starts too many
+processes. After any of them the remaining cells are not run; what ran keeps its
+outputs. When the notebook ends, every process the kernel started is killed, including
+those that left its process tree.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,8 +34,10 @@ from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from .model import Status
-from .sandbox import bwrap_prefix
+from .cgroup import KernelGroup
+from .guard import SOCKET_NAME, GuardClient, is_canary
+from .model import Status, is_test_cell
+from .sandbox import DEFAULT_SANDBOX_LIMITS, WORKDIR, SandboxLimits, bwrap_prefix, tmpfs_paths
 from .settings import QUIET_TF_ENV, Limits
 
 MAX_STREAM_CHARS = 20_000  # per output; a runaway print must not bloat the graded copy
@@ -46,6 +54,8 @@ class Execution:
     executed: set[int] = field(default_factory=set)  # indices of cells that ran to completion
     kernel_start_s: float = 0.0
     cells_s: float = 0.0
+    tampered: list[str] = field(default_factory=list)  # what the guard found, in plain words
+    tampered_from: int | None = None  # index of the first cell whose test results cannot be trusted
 
 
 class PrefixedKernelManager(AsyncKernelManager):
@@ -58,12 +68,22 @@ class PrefixedKernelManager(AsyncKernelManager):
 
 
 class MemoryWatchdog(threading.Thread):
-    """Kills the kernel process tree when its resident memory passes ``limit_mb``."""
+    """Kills the kernel's processes when they pass a limit the kernel itself cannot lift.
 
-    def __init__(self, pid: int, limit_mb: int, interval_s: float = 0.2) -> None:
+    Memory is the resident memory of every process plus what the sandbox's tmpfs folders
+    hold (files in tmpfs and shared memory are RAM that no process's RSS shows). It also
+    stops a kernel whose socket folder (the one host folder it can write) grows past
+    ``disk_limit_bytes``, or that runs more than ``max_processes`` processes.
+    """
+
+    def __init__(self, pid: int, limit_mb: int, interval_s: float = 0.2, group: KernelGroup | None = None,
+                 disk_dir: Path | None = None, disk_limit_bytes: int = 0, max_processes: int = 0) -> None:
         super().__init__(daemon=True)
         self.pid, self.limit, self.interval = pid, limit_mb * 2**20, interval_s
+        self.group, self.disk_dir, self.disk_limit, self.max_processes = group, disk_dir, disk_limit_bytes, \
+            max_processes
         self.tripped = threading.Event()
+        self.reason = ""
         self.peak_bytes = 0
         self._stop = threading.Event()
 
@@ -75,21 +95,81 @@ class MemoryWatchdog(threading.Thread):
         while not self._stop.wait(self.interval):
             try:
                 procs = [root, *root.children(recursive=True)]
-                used = sum(p.memory_info().rss for p in procs if p.is_running())
             except psutil.Error:
                 return
+            members = {p.pid for p in procs} | set(self.group.members() if self.group else [])
+            used = _resident(members) + _tmpfs_used(members)
             self.peak_bytes = max(self.peak_bytes, used)
             if used > self.limit:
-                self.tripped.set()
-                for proc in reversed(procs):
-                    try:
-                        proc.kill()
-                    except psutil.Error:
-                        pass
+                self._trip("memory")
+            elif self.max_processes and len(members) > self.max_processes:
+                self._trip("processes")
+            elif self.disk_dir is not None and _folder_bytes(self.disk_dir) > self.disk_limit:
+                self._trip("disk")
+            if self.tripped.is_set():
+                _kill(members)
+                if self.group:
+                    self.group.kill_all()
                 return
+
+    def _trip(self, reason: str) -> None:
+        self.reason = reason
+        self.tripped.set()
 
     def stop(self) -> None:
         self._stop.set()
+
+
+def _resident(pids: set[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            total += psutil.Process(pid).memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def _tmpfs_used(pids: set[int]) -> int:
+    """Bytes in the sandbox's tmpfs folders, read through a sandboxed process's root (0 outside a sandbox)."""
+    own = _mount_namespace("self")
+    inside = next((pid for pid in sorted(pids, reverse=True) if _mount_namespace(str(pid)) not in (own, None)), None)
+    if inside is None:
+        return 0
+    total = 0
+    for path in tmpfs_paths():
+        try:
+            stat = os.statvfs(f"/proc/{inside}/root{path}")
+        except OSError:
+            continue
+        total += (stat.f_blocks - stat.f_bfree) * stat.f_frsize
+    return total
+
+
+def _mount_namespace(pid: str) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/mnt")
+    except OSError:
+        return None
+
+
+def _folder_bytes(folder: Path) -> int:
+    total = 0
+    for path, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(path, name)).st_blocks * 512
+            except OSError:
+                pass
+    return total
+
+
+def _kill(pids: set[int]) -> None:
+    for pid in sorted(pids, reverse=True):
+        try:
+            psutil.Process(pid).kill()
+        except psutil.Error:
+            pass
 
 
 def kernel_env(extra: dict[str, str]) -> dict[str, str]:
@@ -107,35 +187,51 @@ def _truncate_outputs(cell: nbformat.NotebookNode) -> None:
             output["text"] = output["text"][:MAX_STREAM_CHARS] + "\n... [output truncated by the grader]\n"
 
 
+def launcher(group: KernelGroup, sandbox_limits: SandboxLimits) -> list[str]:
+    """``autograder.launch`` with this kernel's hard limits, put in front of everything else."""
+    settings = {"cgroup_procs": group.procs, "file_bytes": sandbox_limits.file_mb * 2**20,
+                "nproc": sandbox_limits.processes}
+    return [sys.executable, "-m", "autograder.launch", json.dumps(settings), "--"]
+
+
 def execute(nb: nbformat.NotebookNode, scratch: Path, limits: Limits, env: dict[str, str] | None = None,
-            command_prefix: list[str] | None = None, sandbox_hidden: tuple[str, ...] | None = None) -> Execution:
+            command_prefix: list[str] | None = None, sandbox: bool = False,
+            sandbox_limits: SandboxLimits = DEFAULT_SANDBOX_LIMITS) -> Execution:
     """Run every cell of ``nb`` in order in a new kernel; never raises for student faults."""
     result = Execution(nb)
     deadline = time.monotonic() + limits.notebook_timeout_s
-    if sandbox_hidden is None:
+    group = KernelGroup(sandbox_limits.processes)
+    existing = _descendants()
+    ipc = scratch / "ipc"
+    ipc.mkdir(exist_ok=True)
+    if sandbox:  # no network in the sandbox: Unix sockets in the ipc folder instead of TCP
+        km = PrefixedKernelManager(kernel_name="python3", transport="ipc", ip=str(ipc / "kernel"),
+                                   connection_file=str(ipc / "kernel.json"))
+        km.command_prefix = launcher(group, sandbox_limits) + bwrap_prefix(ipc, sandbox_limits) + \
+            list(command_prefix or [])
+    else:
         km = PrefixedKernelManager(kernel_name="python3")
-        km.command_prefix = list(command_prefix or [])
-    else:  # no network in the sandbox: Unix sockets in the scratch folder instead of TCP
-        km = PrefixedKernelManager(kernel_name="python3", transport="ipc", ip=str(scratch / "kernel-ipc"),
-                                   connection_file=str(scratch / "kernel.json"))
-        km.command_prefix = bwrap_prefix(scratch, sandbox_hidden) + list(command_prefix or [])
-    env = dict(env or {}, IPYTHONDIR=str(scratch / ".ipython"))
+        km.command_prefix = launcher(group, sandbox_limits) + list(command_prefix or [])
+    cwd = scratch
+    env = dict(env or {}, IPYTHONDIR=f"{WORKDIR}/.ipython" if sandbox else str(ipc / ".ipython"))
     client = NotebookClient(nb, km=km, timeout=int(limits.cell_timeout_s), allow_errors=True,
                             interrupt_on_timeout=False, record_timing=False, startup_timeout=120,
                             shutdown_kernel="immediate",
-                            resources={"metadata": {"path": str(scratch)}})
+                            resources={"metadata": {"path": str(cwd)}})
     client.on_cell_executed = _insist_on_reported_errors
     watchdog: MemoryWatchdog | None = None
     started = time.monotonic()
     try:
-        with client.setup_kernel(env=kernel_env(env), cwd=str(scratch), cleanup_kc=True,
+        with client.setup_kernel(env=kernel_env(env), cwd=str(cwd), cleanup_kc=True,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
             result.kernel_start_s = time.monotonic() - started
-            watchdog = MemoryWatchdog(km.provisioner.pid, limits.memory_mb)
+            watchdog = MemoryWatchdog(km.provisioner.pid, limits.memory_mb, group=group, disk_dir=ipc,
+                                      disk_limit_bytes=sandbox_limits.ipc_mb * 2**20,
+                                      max_processes=sandbox_limits.processes)
             watchdog.start()
             cells_started = time.monotonic()
             try:
-                _run_cells(client, nb, result, deadline, limits, watchdog)
+                _run_cells(client, nb, result, deadline, limits, watchdog, GuardClient(ipc / SOCKET_NAME))
             finally:
                 result.cells_s = time.monotonic() - cells_started
                 watchdog.stop()
@@ -143,16 +239,43 @@ def execute(nb: nbformat.NotebookNode, scratch: Path, limits: Limits, env: dict[
         pass
     finally:
         _shutdown(km)
+        group.remove()
+        kill_orphans(existing)
     for cell in nb.cells:
         _truncate_outputs(cell)
     return result
 
 
+def _descendants() -> set[int]:
+    try:
+        return {p.pid for p in psutil.Process().children(recursive=True)}
+    except psutil.Error:
+        return set()
+
+
+def kill_orphans(existing: set[int]) -> None:
+    """Kill this process's descendants that were not there before the kernel started: the kernel's
+    daemons, re-parented to this process where it is a subreaper (grading workers are)."""
+    _kill(_descendants() - existing)
+
+
+def become_subreaper() -> None:
+    """Orphans of the kernels this process starts become its children, not init's, so none escapes."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
 def _run_cells(client: NotebookClient, nb: nbformat.NotebookNode, result: Execution, deadline: float,
-               limits: Limits, watchdog: MemoryWatchdog) -> None:
+               limits: Limits, watchdog: MemoryWatchdog, guard: GuardClient) -> None:
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
+        if is_test_cell(cell) or is_canary(cell):
+            _tampering(result, index, guard.restore())
         remaining = deadline - time.monotonic()
         if remaining <= 1:
             _stop(result, Status.TIMEOUT, f"the notebook ran longer than {limits.notebook_timeout_s:g} s; "
@@ -163,6 +286,8 @@ def _run_cells(client: NotebookClient, nb: nbformat.NotebookNode, result: Execut
         try:
             client.execute_cell(cell, index)
             result.executed.add(index)
+            if is_canary(cell) and not any(o.output_type == "error" for o in cell.outputs):
+                _tampering(result, index, ["a hidden check that must fail passed: test cells were neutralised"])
         except CellTimeoutError:
             what = (f"the notebook ran longer than {limits.notebook_timeout_s:g} s" if by_notebook_budget
                     else f"cell {index} ran longer than {limits.cell_timeout_s:g} s")
@@ -170,12 +295,28 @@ def _run_cells(client: NotebookClient, nb: nbformat.NotebookNode, result: Execut
             return
         except DeadKernelError:
             if watchdog.tripped.is_set():
-                _stop(result, Status.MEMORY, f"cell {index} used more than {limits.memory_mb} MB of memory; "
-                      "the kernel was stopped and the cells after it were not graded")
+                _stop(result, *_limit_status(watchdog, index, limits))
             else:
                 _stop(result, Status.KERNEL_DIED, f"the kernel died while running cell {index} "
                       "(it exited or crashed); the cells after it were not graded")
             return
+    _tampering(result, len(nb.cells), guard.restore())  # what the last cells did
+
+
+def _tampering(result: Execution, index: int, findings: list[str]) -> None:
+    if findings and result.tampered_from is None:
+        result.tampered_from = index
+    result.tampered += [f for f in findings if f not in result.tampered]
+
+
+def _limit_status(watchdog: MemoryWatchdog, index: int, limits: Limits) -> tuple[Status, str]:
+    after = "the kernel was stopped and the cells after it were not graded"
+    if watchdog.reason == "processes":
+        return Status.MEMORY, f"cell {index} started more than {watchdog.max_processes} processes; {after}"
+    if watchdog.reason == "disk":
+        return Status.MEMORY, f"cell {index} wrote more than {watchdog.disk_limit // 2**20} MB to disk; {after}"
+    return Status.MEMORY, (f"cell {index} used more than {limits.memory_mb} MB of memory (files in temporary "
+                           f"folders count as memory); {after}")
 
 
 def _insist_on_reported_errors(cell: nbformat.NotebookNode, cell_index: int, execute_reply: dict) -> None:

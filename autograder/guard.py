@@ -1,71 +1,257 @@
-"""Integrity guard: undo monkeypatching of the libraries that test cells rely on.
+"""Integrity guard: the path a test cell takes to run is put back before it runs, and tampering is detected.
 
-A student's cell could replace ``np.allclose`` by ``lambda *a, **k: True`` and pass every
-hidden test that uses it. Before the notebook runs, the grader snapshots the attributes
-of the modules tests use (builtins, math, NumPy, TensorFlow, Keras); every graded test
-cell starts by putting back each attribute whose identity changed. The restoring function
-is stored under a random name chosen per notebook, so student code cannot call or
-replace it by a name known in advance.
+A student's cell can change what a later test cell sees or whether it runs at all: patch
+``np.allclose`` to always agree, add an IPython input or AST transformer that rewrites
+test cells, replace the shell's or the kernel's execution or error-reporting methods,
+install a custom exception handler, a display or exception hook, a trace function. Code
+put at the top of a test cell cannot undo that, because a transformer rewrites the cell
+before its first line runs. So the guard works out of band:
 
-This raises the bar; it is not a sandbox. Code in the same kernel can still reach the
-grader's hooks if it searches for them, which is why the README asks for
-``--kernel-prefix`` with a real sandbox and why flagged notebooks deserve a human look.
+1. ``prelude`` (the first cell, before any student code) snapshots the libraries tests
+   use (module attributes and the classes of their core types) and the whole execution
+   path of IPython and ipykernel (transformer lists, event callbacks, exception handlers,
+   hooks, instance and class attributes of the shell and the kernel and their handler
+   tables), installs an audit hook (which nothing can remove) that notes trace and
+   profile functions and attribute changes on those classes, and starts a thread that
+   listens on a Unix socket in the kernel's ``ipc`` folder.
+2. Before every graded test cell, and once at the end, the grader asks that thread over
+   the socket (not through the execute path the student controls) to put everything
+   back; the thread answers with what it had to put back that honest code never changes.
+3. Canaries: copies of real test cells, each ending in a check that must fail, are placed
+   at random beside the real ones. Student code cannot tell them apart before they run;
+   if one passes, test cells are being neutralised in a way the guard could not undo.
+
+Any of these makes the notebook ``tampered``: the test cells from the first sign on score
+0, and the report asks for a human look. An honest notebook never triggers them.
+
+What this cannot promise: code running in the same process can, with enough effort, find
+and disable the guard itself. The canaries and the unanswered socket make that visible
+rather than profitable; the sandbox (``sandbox.py``) bounds everything else.
 """
 
 from __future__ import annotations
 
+import json
+import random
 import secrets
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
 
 from .model import is_test_cell
 
 GUARDED_MODULES = ("builtins", "math", "numpy", "numpy.testing", "numpy.linalg", "tensorflow",
                    "tensorflow.math", "tensorflow.debugging", "keras", "keras.ops")
+SOCKET_NAME = "guard.sock"
+CANARY_META = "canary"
+PRELUDE_META = "integrity guard"
+REPLY_TIMEOUT_S = 20.0
 
+PRELUDE = r'''
+def _grader_start_guard(socket_path, module_names):
+    import builtins, importlib, json, os, socket, sys, threading, types
 
-def new_guard_name() -> str:
-    return f"_grader_guard_{secrets.token_hex(8)}"
-
-
-def prelude(guard_name: str) -> str:
-    """Code run in the kernel before any student cell: takes the snapshot."""
-    return f"""\
-def _grader_make_guard():
-    import importlib, sys
-    snapshots = []
-    for name in {GUARDED_MODULES!r}:
+    ip = get_ipython()
+    kernel = getattr(ip, "kernel", None)
+    modules = []
+    for name in module_names:
         try:
             module = importlib.import_module(name)
         except Exception:
             continue
-        snapshots.append((name, module, dict(vars(module))))
+        modules.append((name, module, dict(vars(module))))
+    core_types = []
+    try:
+        import tensorflow as tf
+        from tensorflow.python.framework import ops
+        core_types += [ops.Tensor, type(tf.constant(0.0)), tf.Variable, type(tf.Variable(0.0))]
+    except Exception:
+        pass
+    lists = [(ip, "input_transformers_cleanup"), (ip, "input_transformers_post"), (ip, "ast_transformers")]
+    manager = ip.input_transformer_manager
+    lists += [(manager, n) for n in ("cleanup_transforms", "line_transforms", "token_transformers")]
+    saved_lists = [(owner, name, getattr(owner, name), list(getattr(owner, name))) for owner, name in lists]
+    saved_events = {k: list(v) for k, v in ip.events.callbacks.items()}
+    attributes = ["custom_exceptions", "CustomTB", "displayhook", "display_pub", "input_transformer_manager",
+                  "compile", "events", "showtraceback", "showsyntaxerror", "run_cell", "run_cell_async",
+                  "run_ast_nodes", "run_code", "transform_cell", "transform_ast", "should_run_async",
+                  "_showtraceback", "InteractiveTB", "SyntaxTB", "excepthook", "user_global_ns"]
+    saved_attributes = [(ip, a, getattr(ip, a)) for a in attributes if hasattr(ip, a)]
+    objects = [o for o in (ip, kernel, ip.displayhook, ip.display_pub, ip.compile, ip.InteractiveTB) if o is not None]
+    saved_instances = [(o, {k: v for k, v in vars(o).items() if callable(v)}) for o in objects]
+    tables = [getattr(kernel, n) for n in ("shell_handlers", "control_handlers") if hasattr(kernel, n)]
+    saved_tables = [(t, dict(t)) for t in tables]
+    classes = {c for o in objects for c in type(o).__mro__ if c is not object} | set(core_types)
+    saved_classes = [(c, dict(vars(c))) for c in classes]
+    found = []
+    guard_thread = []
+
+    def audit(event, args):
+        if guard_thread and threading.get_ident() == guard_thread[0]:
+            return
+        if event in ("sys.settrace", "sys.setprofile") and args and args[0] is not None:
+            found.append(f"a {event[4:]} function was installed")
+        elif event in ("object.__setattr__", "object.__delattr__") and args and args[0] in classes:
+            found.append(f"{getattr(args[0], '__qualname__', args[0])}.{args[1]} was changed")
+
+    sys.addaudithook(audit)
+
+    def from_notebook(value):
+        code = getattr(getattr(value, "__func__", value), "__code__", None)
+        where = code.co_filename if code else getattr(type(value), "__module__", "")
+        return where == "__main__" or "ipykernel" in where and "/ipykernel_" in where or where.startswith("<")
 
     def restore():
-        for name, module, saved in snapshots:
-            sys.modules[name] = module
+        notes = []
+        for name, module, saved in modules:
+            if sys.modules.get(name) is not module:
+                sys.modules[name] = module
+                notes.append(f"sys.modules[{name!r}] was replaced")
             current = vars(module)
             for key, value in saved.items():
-                if current.get(key, restore) is not value:
+                now = current.get(key, restore)
+                if now is not value:
+                    if now is not restore and from_notebook(now):
+                        notes.append(f"{name}.{key} was replaced by notebook code")
                     setattr(module, key, value)
+        for owner, name, original, items in saved_lists:
+            now = getattr(owner, name, None)
+            if now is not original or list(now) != items:
+                notes.append(f"IPython's {name} were changed")
+                original[:] = items
+                if now is not original:
+                    setattr(owner, name, original)
+        for event, callbacks in ip.events.callbacks.items():
+            extra = [c for c in callbacks if c not in saved_events.get(event, [])]
+            if any(not getattr(c, "__module__", "").startswith(("IPython", "ipykernel", "matplotlib")) for c in extra):
+                notes.append(f"a {event} event callback was added")
+            callbacks[:] = saved_events.get(event, [])
+        for owner, name, value in saved_attributes:
+            if owner.__dict__.get(name, value) is not value or (name not in owner.__dict__ and name in vars(owner)):
+                notes.append(f"the shell's {name} was replaced")
+                setattr(owner, name, value)
+        for obj, saved in saved_instances:
+            methods = {k for c in type(obj).__mro__ for k, v in vars(c).items() if callable(v)}
+            for key, value in list(vars(obj).items()):
+                if key in methods and callable(value) and saved.get(key) is not value:
+                    notes.append(f"{type(obj).__name__}.{key} was replaced on the instance")
+                    if key in saved:
+                        setattr(obj, key, saved[key])
+                    else:
+                        delattr(obj, key)
+        for table, saved in saved_tables:
+            if table != saved:
+                notes.append("the kernel's message handlers were changed")
+                table.clear()
+                table.update(saved)
+        for cls, saved in saved_classes:
+            current = dict(vars(cls))
+            for key in current.keys() - saved.keys():
+                notes.append(f"{cls.__qualname__}.{key} was added")
+                delattr(cls, key)
+            for key, value in saved.items():
+                if current.get(key, restore) is not value and key not in ("__dict__", "__weakref__", "__doc__"):
+                    notes.append(f"{cls.__qualname__}.{key} was replaced")
+                    try:
+                        setattr(cls, key, value)
+                    except (AttributeError, TypeError):
+                        pass
+        notes += found
+        found.clear()
+        return notes
 
-    return restore
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(socket_path)
+    server.listen(1)
+
+    def serve():
+        guard_thread.append(threading.get_ident())
+        connection, _ = server.accept()
+        server.close()
+        stream = connection.makefile("rw")
+        for line in stream:
+            try:
+                reply = {"tampered": restore() if line.strip() == "restore" else []}
+            except Exception as error:
+                reply = {"tampered": [f"the guard could not put things back ({type(error).__name__})"]}
+            stream.write(json.dumps(reply) + "\n")
+            stream.flush()
+
+    threading.Thread(target=serve, name="grader-guard", daemon=True).start()
 
 
-__import__("builtins").{guard_name} = _grader_make_guard()
-del _grader_make_guard
-"""
+_grader_start_guard(SOCKET_PATH, MODULE_NAMES)
+del _grader_start_guard
+'''
 
 
-def restore_call(guard_name: str) -> str:
-    """The first line of every graded test cell."""
-    return f'getattr(__import__("builtins"), "{guard_name}")()  # grader: undo monkeypatching\n'
+def prelude(socket_path: str) -> str:
+    """The first cell of a graded notebook: snapshot, audit hook and the guard's listening thread."""
+    return PRELUDE.replace("SOCKET_PATH", repr(socket_path)).replace("MODULE_NAMES", repr(GUARDED_MODULES))
 
 
-def protect(nb) -> None:
-    """Add the snapshot cell at the top of ``nb`` and the restore call to each graded test cell."""
-    import nbformat
+CANARY_CHECKS = (
+    'assert {a} * {b} == {c}, "결과가 예상과 다릅니다: {a} * {b}"',
+    'assert sorted([{a}, {b}])[0] == {b}, "순서가 예상과 다릅니다"',
+    'assert abs({a} / {b} - {c}) < 1e-9, "값이 예상과 다릅니다"',
+)
 
-    name = new_guard_name()
-    for cell in nb.cells:
-        if is_test_cell(cell):
-            cell.source = restore_call(name) + cell.source
-    nb.cells.insert(0, nbformat.v4.new_code_cell(prelude(name), metadata={"autograder": "integrity guard"}))
+
+def canary_source(test_cell: nbformat.NotebookNode, rng: random.Random) -> str:
+    """A copy of the visible part of ``test_cell`` that ends in a check which must fail."""
+    from .model import HIDDEN_MARKER
+
+    visible = test_cell.source.split(HIDDEN_MARKER, 1)[0].rstrip()
+    a, b = rng.randint(3, 999), rng.randint(1000, 9999)
+    check = rng.choice(CANARY_CHECKS).format(a=a, b=b, c=a * b + rng.randint(1, 9))
+    return f"{visible}\n{HIDDEN_MARKER}\n{check}\n"
+
+
+def protect(nb: nbformat.NotebookNode, socket_path: str, canaries: int = 2, seed: int | None = None) -> None:
+    """Add the guard's prelude at the top of ``nb`` and ``canaries`` canary cells beside random test cells."""
+    rng = random.Random(seed if seed is not None else secrets.randbits(64))
+    tests = [i for i, cell in enumerate(nb.cells) if is_test_cell(cell)]
+    chosen = sorted(rng.sample(tests, min(canaries, len(tests))), reverse=True)
+    for index in chosen:
+        canary = nbformat.v4.new_code_cell(canary_source(nb.cells[index], rng), metadata={"autograder": CANARY_META})
+        nb.cells.insert(index + rng.randint(0, 1), canary)  # before or after the real one, at random
+    nb.cells.insert(0, nbformat.v4.new_code_cell(prelude(socket_path), metadata={"autograder": PRELUDE_META}))
+
+
+def is_canary(cell: dict) -> bool:
+    return cell.get("metadata", {}).get("autograder") == CANARY_META
+
+
+def is_grader_cell(cell: dict) -> bool:
+    return cell.get("metadata", {}).get("autograder") in (CANARY_META, PRELUDE_META)
+
+
+@dataclass
+class GuardClient:
+    """The grader's end of the guard's socket."""
+
+    socket_path: Path
+    findings: list[str] = field(default_factory=list)
+    _stream: object = None
+
+    def restore(self) -> list[str]:
+        """Ask the guard to put everything back; what it had to put back (or why it could not answer)."""
+        try:
+            if self._stream is None:
+                connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                connection.settimeout(REPLY_TIMEOUT_S)
+                connection.connect(str(self.socket_path))
+                self._stream = connection.makefile("rw")
+            self._stream.write("restore\n")
+            self._stream.flush()
+            line = self._stream.readline()
+            if not line:
+                raise OSError("connection closed")
+            notes = list(json.loads(line)["tampered"])
+        except (OSError, ValueError, KeyError, TypeError):
+            notes = ["the grader's guard in the kernel stopped answering (it was disabled or the kernel hung)"]
+            self._stream = None
+        self.findings += notes
+        return notes

@@ -36,6 +36,7 @@ class Status(str, Enum):
     MEMORY = "memory"  # the kernel used more memory than allowed and was stopped
     KERNEL_DIED = "kernel_died"  # the kernel exited or crashed on its own
     GRADER_ERROR = "grader_error"  # a fault of the grader itself; the message says what
+    TAMPERED = "tampered"  # student code changed how tests run; tests from then on score 0 (see guard.py)
 
 
 @dataclass(frozen=True)

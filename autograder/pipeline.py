@@ -16,23 +16,24 @@ import sys
 import tempfile
 import time
 import traceback
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing import get_context
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 from . import report
 from .collect import Collection, collect
-from .execute import execute
-from .guard import protect
+from .execute import become_subreaper, execute
+from .guard import SOCKET_NAME, is_grader_cell, protect
 from .model import NotebookResult, SourceNotebook, Status, Submission
 from .normalize import InvalidNotebook, normalize
 from .progress import Progress
 from .record import ResultStore, content_key, prepare_course, record_grades, save_notebooks
 from .sandbox import resolve as resolve_sandbox
 from .score import score
-from .settings import REPO_ROOT, SOLUTIONS_DIR, Limits, put_venv_on_path, source_notebooks, tf_thread_env
+from .settings import SOLUTIONS_DIR, Limits, put_venv_on_path, source_notebooks, tf_thread_env
 
 MAX_ATTEMPTS = 2  # a submission whose worker process itself dies is retried once
 
@@ -48,7 +49,7 @@ class GradeTask:
     kernel_env: dict[str, str]
     command_prefix: tuple[str, ...] = ()
     content_key: str = ""
-    sandbox_hidden: tuple[str, ...] | None = None  # paths hidden from the kernel; None: no sandbox
+    sandbox: bool = False  # run the kernel under bubblewrap (see sandbox.py)
     scratch_root: str | None = None  # where the scratch folders of this run's kernels are made
 
 
@@ -97,17 +98,22 @@ def _grade_into(result: NotebookResult, task: GradeTask) -> None:
         save_notebooks(task.out, sub.student_id, sub.notebook, sub.path, None)
         return
     result.notes += normalized.notes
-    protect(normalized.notebook)
     result.timings["normalize_s"] = time.monotonic() - started
     with tempfile.TemporaryDirectory(prefix="grade-", dir=task.scratch_root) as scratch:
+        protect(normalized.notebook, str(Path(scratch) / "ipc" / SOCKET_NAME))
         execution = execute(normalized.notebook, Path(scratch), task.limits, task.kernel_env,
-                            list(task.command_prefix), task.sandbox_hidden)
+                            list(task.command_prefix), task.sandbox)
     result.timings["kernel_start_s"] = execution.kernel_start_s
     result.timings["cells_s"] = execution.cells_s
     started = time.monotonic()
     result.tests = score(execution)
     result.score = sum(t.points for t in result.tests)
     result.status, result.message = execution.status, execution.message
+    if execution.tampered:
+        result.status = Status.TAMPERED
+        result.message = ("the notebook changed how the tests run, so tests from then on were not counted: "
+                          + "; ".join(execution.tampered[:5]) + (f" ({execution.message})" if execution.message else ""))
+    execution.notebook.cells = [c for c in execution.notebook.cells if not is_grader_cell(c)]
     save_notebooks(task.out, sub.student_id, sub.notebook, sub.path, execution.notebook)
     result.timings["score_save_s"] = time.monotonic() - started
 
@@ -124,6 +130,18 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     put_venv_on_path()
+    become_subreaper()
+
+
+def _worker_loop(tasks: Connection) -> None:
+    """A worker: grade each task it is sent, one at a time, until the coordinator closes the pipe."""
+    _worker_init()
+    while True:
+        try:
+            task = tasks.recv()
+        except (EOFError, OSError):
+            return
+        tasks.send(grade_submission(task))
 
 
 def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | None = None,
@@ -140,18 +158,14 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
     selected = [p for p in sources if not notebooks or any(p.name.startswith(n) or p.stem == n for n in notebooks)]
     if not selected:
         raise ValueError(f"no course notebook matches {notebooks}; choose from {[p.stem for p in sources]}")
-    executor = _new_executor(jobs)
-    for _ in range(max(1, jobs)):  # workers start (and import the grader) while nbgrader builds the gradebook
-        executor.submit(_ready)
+    pool = WorkerPool(jobs)  # workers start (and import the grader) while nbgrader builds the gradebook
     try:
         course = prepare_course(out, sources)
         collection = collect(submissions, [p.name for p in selected], out / ".unpacked", student_pattern)
     except BaseException:
-        executor.shutdown(wait=False, cancel_futures=True)
+        pool.close()
         raise
     scratch_root = tempfile.mkdtemp(prefix="autograder-scratch-")
-    hidden = (str(solutions_dir.resolve()), *(str(REPO_ROOT / p) for p in (".git", "tests", "data")),
-              str(out), str(submissions), scratch_root) if sandbox == "bwrap" else None
     store = ResultStore(out)
     settings = {"limits": limits.as_dict(), "prefix": list(command_prefix), "sandbox": sandbox}
     env = tf_thread_env(jobs)
@@ -169,14 +183,14 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
             current.append(previous)
             reused += 1
             continue
-        tasks.append(GradeTask(sub, course[sub.notebook], limits, out, env, tuple(command_prefix), key, hidden,
-                               scratch_root))
+        tasks.append(GradeTask(sub, course[sub.notebook], limits, out, env, tuple(command_prefix), key,
+                               sandbox == "bwrap", scratch_root))
 
     progress = Progress(len(tasks), skipped=reused, stream=io.StringIO() if quiet else sys.stderr)
     interrupted = False
     try:
         tasks.sort(key=lambda t: t.submission.notebook, reverse=True)  # later notebooks run longest: start them first
-        for result in _run_pool(tasks, jobs, executor):
+        for result in _run_pool(tasks, jobs, pool):
             store.save(result)
             record_grades(out, result)
             current.append(result)
@@ -186,48 +200,102 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
         interrupted = True
     finally:
         progress.close()
-        executor.shutdown(wait=False, cancel_futures=True)  # unused when nothing needed grading
+        pool.close()
         shutil.rmtree(scratch_root, ignore_errors=True)
     outputs = report.write_all(out, current, course, collection, settings)
     return ClassRun(current, len(current) - reused, reused, collection, time.monotonic() - started,
                     outputs, interrupted, sandbox)
 
 
-def _new_executor(jobs: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn"), initializer=_worker_init)
+class WorkerPool:
+    """``jobs`` long-lived worker processes, each with its own pipe.
+
+    Unlike a ``ProcessPoolExecutor``, where one dead worker breaks the whole pool and every
+    task in flight with it, a worker that dies here costs only the task it was running: the
+    coordinator sees which worker's process ended, starts a fresh one in its place, and
+    retries that task alone. A submission that kills its own grading process (or its
+    parent) therefore never turns a classmate's notebook into ``grader_error``.
+    """
+
+    def __init__(self, jobs: int) -> None:
+        self.context = get_context("spawn")
+        self.slots = [self._start() for _ in range(max(1, jobs))]
+
+    def _start(self) -> tuple:
+        ours, theirs = self.context.Pipe()
+        process = self.context.Process(target=_worker_loop, args=(theirs,), daemon=True)
+        process.start()
+        theirs.close()
+        return process, ours
+
+    def replace(self, index: int) -> None:
+        process, pipe = self.slots[index]
+        _end(process, pipe)
+        self.slots[index] = self._start()
+
+    def close(self) -> None:
+        for process, pipe in self.slots:
+            _end(process, pipe)
 
 
-def _ready() -> None:
-    """Nothing: submitted once per worker so that workers start before the first notebook."""
+def _end(process, pipe: Connection) -> None:
+    pipe.close()
+    if process.is_alive():
+        process.terminate()
+        process.join(5)
+    if process.is_alive():
+        process.kill()
 
 
-def _run_pool(tasks: list[GradeTask], jobs: int, executor: ProcessPoolExecutor | None = None):
-    """Yield results as workers finish; survive a worker process that dies (a retry gets a fresh pool)."""
+def _run_pool(tasks: list[GradeTask], jobs: int, pool: WorkerPool | None = None) -> Iterator[NotebookResult]:
+    """Yield results as workers finish; a worker that dies costs only its own task one attempt."""
+    own_pool = pool is None
+    pool = pool or WorkerPool(jobs)
     attempts = {id(t): 0 for t in tasks}
-    pending = list(tasks)
-    while pending:
-        executor = executor or _new_executor(jobs)
-        futures: dict[Future, GradeTask] = {}
-        try:
-            for task in pending:
-                attempts[id(task)] += 1
-                futures[executor.submit(grade_submission, task)] = task
-            pending = []
-            for future in as_completed(futures):
-                task = futures[future]
-                try:
-                    yield future.result()
-                except BrokenProcessPool:
+    pending = deque(tasks)
+    running: dict[int, GradeTask] = {}  # slot index -> its task
+    try:
+        while pending or running:
+            for index in range(len(pool.slots)):
+                if index not in running and pending:
+                    task = pending.popleft()
+                    attempts[id(task)] += 1
+                    running[index] = task
+                    try:
+                        pool.slots[index][1].send(task)
+                    except OSError:  # the idle worker died: it will be replaced below
+                        pass
+            ready = wait([pool.slots[i][1] for i in running] + [pool.slots[i][0].sentinel for i in running])
+            for index in list(running):
+                process, pipe = pool.slots[index]
+                if pipe in ready or process.sentinel in ready:
+                    task = running.pop(index)
+                    result = _receive(pipe)
+                    if result is not None:
+                        yield result
+                        continue
+                    pool.replace(index)
                     if attempts[id(task)] < MAX_ATTEMPTS:
-                        pending.append(task)
+                        pending.appendleft(task)
                     else:
                         yield _worker_crashed(task)
-        except BaseException:
-            _kill_workers(executor)
-            raise
-        finally:
-            executor.shutdown(wait=not pending, cancel_futures=True)
-            executor = None
+    except BaseException:
+        for process, _ in pool.slots:
+            process.terminate()
+        raise
+    finally:
+        if own_pool:
+            pool.close()
+
+
+def _receive(pipe: Connection) -> NotebookResult | None:
+    """The result a worker sent, or None when its process died instead."""
+    try:
+        if pipe.poll():
+            return pipe.recv()
+    except (EOFError, OSError):
+        pass
+    return None
 
 
 def _worker_crashed(task: GradeTask) -> NotebookResult:
@@ -235,11 +303,6 @@ def _worker_crashed(task: GradeTask) -> NotebookResult:
     return NotebookResult(sub.student_id, sub.notebook, Status.GRADER_ERROR,
                           "the grading process itself died twice on this notebook", max_score=task.source.max_score,
                           original_name=sub.original_name, content_key=task.content_key, notes=list(sub.notes))
-
-
-def _kill_workers(executor: ProcessPoolExecutor) -> None:
-    for process in list(getattr(executor, "_processes", {}).values()):
-        process.terminate()
 
 
 def cleanup_unpacked(out: Path) -> None:

@@ -13,7 +13,7 @@ import html
 import io
 import json
 from collections import Counter, defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .collect import Collection
@@ -31,6 +31,7 @@ STATUS_KO = {
     Status.MEMORY: "메모리 제한 초과",
     Status.KERNEL_DIED: "커널이 중간에 종료됨",
     Status.GRADER_ERROR: "채점기 오류 (담당 교수자에게 문의하세요)",
+    Status.TAMPERED: "테스트 실행 방식이 바뀜 (교수자 확인 필요)",
 }
 
 STATUS_HELP_KO = {
@@ -43,6 +44,8 @@ STATUS_HELP_KO = {
                    "중단되기 전에 통과한 테스트의 점수는 인정됩니다.",
     Status.KERNEL_DIED: "파이썬 커널이 비정상적으로 종료되었습니다(exit() 호출, 충돌 등). "
                         "종료되기 전에 통과한 테스트의 점수는 인정됩니다.",
+    Status.TAMPERED: "노트북 코드가 테스트가 실행되는 방식(IPython 변환기, 커널 메서드, 라이브러리 함수 등)을 바꿨습니다. "
+                     "그 이후의 테스트 점수는 인정되지 않으며, 교수자가 직접 확인합니다.",
 }
 
 
@@ -85,7 +88,7 @@ def write_csv(path: Path, results: list[NotebookResult]) -> Path:
 def write_json(path: Path, results: list[NotebookResult], collection: Collection, settings: dict) -> Path:
     document = {
         "assignment": ASSIGNMENT_ID,
-        "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "settings": settings,
         "extra_files": collection.extra_files,
         "results": [r.to_json() for r in results],

@@ -48,6 +48,14 @@ def score_cell(cell: nbformat.NotebookNode, executed: bool) -> TestResult:
 
 
 def score(execution: Execution) -> list[TestResult]:
-    """One TestResult per graded test cell, in notebook order."""
-    return [score_cell(cell, index in execution.executed)
-            for index, cell in enumerate(execution.notebook.cells) if is_test_cell(cell)]
+    """One TestResult per graded test cell, in notebook order; none counts from the first sign of tampering on."""
+    results = []
+    for index, cell in enumerate(execution.notebook.cells):
+        if not is_test_cell(cell):
+            continue
+        result = score_cell(cell, index in execution.executed)
+        if execution.tampered_from is not None and index >= execution.tampered_from:
+            result.points, result.passed = 0.0, False
+            result.error = "not counted: the notebook changed how tests run (see the status message)"
+        results.append(result)
+    return results

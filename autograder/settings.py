@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import os
 import sys
+import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
-
-import tomllib
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS_DIR = REPO_ROOT / "solutions"

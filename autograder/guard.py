@@ -63,10 +63,10 @@ def _grader_start_guard(socket_path, module_names):
             continue
         modules.append((name, module, dict(vars(module))))
     core_types = []
-    try:
+    try:  # the classes of the values tests compare: tensors and variables, with their bases
         import tensorflow as tf
-        from tensorflow.python.framework import ops
-        core_types += [ops.Tensor, type(tf.constant(0.0)), tf.Variable, type(tf.Variable(0.0))]
+        for value in (tf.constant(0.0), tf.Variable(0.0)):
+            core_types += [c for c in type(value).__mro__ if c is not object]
     except Exception:
         pass
     lists = [(ip, "input_transformers_cleanup"), (ip, "input_transformers_post"), (ip, "ast_transformers")]
@@ -91,8 +91,8 @@ def _grader_start_guard(socket_path, module_names):
     def audit(event, args):
         if guard_thread and threading.get_ident() == guard_thread[0]:
             return
-        if event in ("sys.settrace", "sys.setprofile") and args and args[0] is not None:
-            found.append(f"a {event[4:]} function was installed")
+        if event in ("sys.settrace", "sys.setprofile"):
+            found.append(f"{event} was called: a trace or profile function sees and can change every test")
         elif event in ("object.__setattr__", "object.__delattr__") and args and args[0] in classes:
             found.append(f"{getattr(args[0], '__qualname__', args[0])}.{args[1]} was changed")
 

@@ -111,8 +111,9 @@ def _grade_into(result: NotebookResult, task: GradeTask) -> None:
     result.status, result.message = execution.status, execution.message
     if execution.tampered:
         result.status = Status.TAMPERED
+        also = f" ({execution.message})" if execution.message else ""
         result.message = ("the notebook changed how the tests run, so tests from then on were not counted: "
-                          + "; ".join(execution.tampered[:5]) + (f" ({execution.message})" if execution.message else ""))
+                          + "; ".join(execution.tampered[:5]) + also)
     execution.notebook.cells = [c for c in execution.notebook.cells if not is_grader_cell(c)]
     save_notebooks(task.out, sub.student_id, sub.notebook, sub.path, execution.notebook)
     result.timings["score_save_s"] = time.monotonic() - started

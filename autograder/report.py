@@ -21,7 +21,9 @@ from .model import NotebookResult, SourceNotebook, Status
 from .settings import ASSIGNMENT_ID
 
 CSV_COLUMNS = ["student_id", "notebook", "score", "max_score", "status", "message", "needs_review", "notes",
-               "original_name"]
+               "original_name", "sandbox"]
+UNSANDBOXED = ("UNSANDBOXED RUN: --sandbox none was given, so student code ran with this machine's files, "
+               "network and processes in reach; these grades are only as trustworthy as the students.")
 
 STATUS_KO = {
     Status.OK: "채점 완료",
@@ -44,8 +46,8 @@ STATUS_HELP_KO = {
                    "중단되기 전에 통과한 테스트의 점수는 인정됩니다.",
     Status.KERNEL_DIED: "파이썬 커널이 비정상적으로 종료되었습니다(exit() 호출, 충돌 등). "
                         "종료되기 전에 통과한 테스트의 점수는 인정됩니다.",
-    Status.TAMPERED: "노트북 코드가 테스트가 실행되는 방식(IPython 변환기, 커널 메서드, 라이브러리 함수 등)을 바꿨습니다. "
-                     "그 이후의 테스트 점수는 인정되지 않으며, 교수자가 직접 확인합니다.",
+    Status.TAMPERED: "노트북 코드가 테스트가 실행되는 방식(IPython 변환기, 커널 메서드, 라이브러리 함수 등)을 "
+                     "바꿨습니다. 그 이후의 테스트 점수는 인정되지 않으며, 교수자가 직접 확인합니다.",
 }
 
 
@@ -56,10 +58,10 @@ def write_all(out: Path, results: list[NotebookResult], course: dict[str, Source
     results = sorted((r for r in results if (r.student_id, r.notebook) in wanted),
                      key=lambda r: (r.student_id, r.notebook))
     paths = {
-        "csv": write_csv(out / "grades.csv", results),
+        "csv": write_csv(out / "grades.csv", results, settings.get("sandbox", "none")),
         "json": write_json(out / "results.json", results, collection, settings),
         "feedback": out / "feedback",
-        "report": write_class_report(out / "report.html", results, course, collection),
+        "report": write_class_report(out / "report.html", results, course, collection, settings.get("sandbox")),
     }
     for result in results:
         write_feedback(out / "feedback" / result.student_id / (Path(result.notebook).stem + ".html"),
@@ -71,7 +73,7 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def write_csv(path: Path, results: list[NotebookResult]) -> Path:
+def write_csv(path: Path, results: list[NotebookResult], sandbox: str = "none") -> Path:
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
         writer.writeheader()
@@ -81,6 +83,7 @@ def write_csv(path: Path, results: list[NotebookResult]) -> Path:
                 "max_score": _fmt(r.max_score), "status": r.status.value, "message": r.message,
                 "needs_review": "yes" if r.needs_review else "no",
                 "notes": " | ".join(n.splitlines()[0] for n in r.notes), "original_name": r.original_name,
+                "sandbox": sandbox,
             })
     return path
 
@@ -90,6 +93,7 @@ def write_json(path: Path, results: list[NotebookResult], collection: Collection
         "assignment": ASSIGNMENT_ID,
         "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "settings": settings,
+        "sandboxed": settings.get("sandbox") not in (None, "none"),
         "extra_files": collection.extra_files,
         "results": [r.to_json() for r in results],
     }
@@ -195,7 +199,7 @@ def _charts(results: list[NotebookResult], course: dict[str, SourceNotebook]) ->
 
 
 def write_class_report(path: Path, results: list[NotebookResult], course: dict[str, SourceNotebook],
-                       collection: Collection) -> Path:
+                       collection: Collection, sandbox: str | None = None) -> Path:
     """The instructor's overview of the class (HTML with embedded charts)."""
     statuses = Counter(r.status for r in results)
     students = sorted({r.student_id for r in results})
@@ -205,6 +209,8 @@ def write_class_report(path: Path, results: list[NotebookResult], course: dict[s
             f"<p>{len(students)} students, {len(notebooks)} notebooks, {len(results)} graded rows. "
             + ", ".join(f"{html.escape(s.value)}: {n}" for s, n in sorted(statuses.items(), key=lambda x: x[0].value))
             + "</p>"]
+    if sandbox == "none":
+        body.append(f'<p class="note"><b>{html.escape(UNSANDBOXED)}</b></p>')
     body += _charts(results, course)
 
     review = [r for r in results if r.needs_review]

@@ -123,7 +123,7 @@ def bwrap_prefix(ipc_dir: Path, limits: SandboxLimits | None = None) -> list[str
         command += ["--dev-bind", device, device]
     for path, size_mb in ((WORKDIR, limits.workdir_mb), ("/tmp", limits.tmp_mb), ("/dev/shm", limits.shm_mb)):
         command += ["--size", str(size_mb * 2**20), "--perms", "1777", "--tmpfs", path]
-    command += ["--bind", str(ipc_dir), str(ipc_dir), "--chdir", WORKDIR,
+    command += ["--bind", str(ipc_dir), str(ipc_dir), "--remount-ro", "/", "--chdir", WORKDIR,
                 "--setenv", "HOME", WORKDIR, "--setenv", "TMPDIR", "/tmp", "--setenv", "MPLCONFIGDIR", WORKDIR,
                 # ipykernel exits when its parent looks like pid 1, as it does in a pid namespace;
                 # --die-with-parent does that job instead

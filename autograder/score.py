@@ -16,6 +16,7 @@ from nbgrader.utils import determine_grade
 
 from .execute import Execution
 from .model import HIDDEN_MARKER, TestResult, is_test_cell
+from .redact import hidden_part, redactor
 
 _CELL_LINE = re.compile(r"line (\d+)")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -50,10 +51,13 @@ def score_cell(cell: nbformat.NotebookNode, executed: bool) -> TestResult:
 def score(execution: Execution) -> list[TestResult]:
     """One TestResult per graded test cell, in notebook order; none counts from the first sign of tampering on."""
     results = []
-    for index, cell in enumerate(execution.notebook.cells):
+    cells = execution.notebook.cells
+    redact = redactor([hidden_part(c.source) for c in cells if is_test_cell(c)])
+    for index, cell in enumerate(cells):
         if not is_test_cell(cell):
             continue
         result = score_cell(cell, index in execution.executed)
+        result.error = redact(result.error)
         if execution.tampered_from is not None and index >= execution.tampered_from:
             result.points, result.passed = 0.0, False
             result.error = "not counted: the notebook changed how tests run (see the status message)"

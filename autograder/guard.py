@@ -13,7 +13,8 @@ before its first line runs. So the guard works out of band:
    hooks, instance and class attributes of the shell and the kernel and their handler
    tables), installs an audit hook (which nothing can remove) that notes trace and
    profile functions and attribute changes on those classes, and starts a thread that
-   listens on a Unix socket in the kernel's ``ipc`` folder.
+   listens on a Unix socket in the kernel's ``ipc`` folder, answering only the grader (checked with
+   SO_PEERCRED), never a process the notebook started or another student's kernel.
 2. Before every graded test cell, and once at the end, the grader asks that thread over
    the socket (not through the execute path the student controls) to put everything
    back; the thread answers with what it had to put back that honest code never changes.
@@ -93,7 +94,8 @@ def _grader_start_guard(socket_path, module_names):
             return
         if event in ("sys.settrace", "sys.setprofile"):
             found.append(f"{event} was called: a trace or profile function sees and can change every test")
-        elif event in ("object.__setattr__", "object.__delattr__") and args and args[0] in classes:
+        elif event in ("object.__setattr__", "object.__delattr__") and args and args[0] in classes and \
+                args[1] != "__annotations__":
             found.append(f"{getattr(args[0], '__qualname__', args[0])}.{args[1]} was changed")
 
     sys.addaudithook(audit)
@@ -146,13 +148,16 @@ def _grader_start_guard(socket_path, module_names):
                 notes.append("the kernel's message handlers were changed")
                 table.clear()
                 table.update(saved)
-        for cls, saved in saved_classes:
+        for cls, saved in saved_classes:  # only behaviour counts: methods and descriptors, not caches
             current = dict(vars(cls))
             for key in current.keys() - saved.keys():
-                notes.append(f"{cls.__qualname__}.{key} was added")
-                delattr(cls, key)
+                if callable(current[key]) or hasattr(current[key], "__get__"):
+                    notes.append(f"{cls.__qualname__}.{key} was added")
+                    delattr(cls, key)
             for key, value in saved.items():
-                if current.get(key, restore) is not value and key not in ("__dict__", "__weakref__", "__doc__"):
+                now = current.get(key, restore)
+                if now is not value and key not in ("__dict__", "__weakref__", "__doc__", "__annotations__") and (
+                        callable(value) or callable(now) or hasattr(value, "__get__")):
                     notes.append(f"{cls.__qualname__}.{key} was replaced")
                     try:
                         setattr(cls, key, value)
@@ -166,9 +171,32 @@ def _grader_start_guard(socket_path, module_names):
     server.bind(socket_path)
     server.listen(1)
 
+    def ancestors():
+        pids, pid = set(), os.getpid()
+        for _ in range(8):
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    pid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                break
+            pids.add(pid)
+        return pids
+
+    def from_grader(connection):
+        """Only the grader may talk to the guard: a process outside this kernel's pid namespace (seen as
+        pid 0 here) or one of the kernel's ancestors; never a process the notebook started or a classmate's."""
+        import struct
+        creds = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        pid = struct.unpack("3i", creds)[0]
+        return pid == 0 or pid in ancestors()
+
     def serve():
         guard_thread.append(threading.get_ident())
-        connection, _ = server.accept()
+        while True:
+            connection, _ = server.accept()
+            if from_grader(connection):
+                break
+            connection.close()
         server.close()
         stream = connection.makefile("rw")
         for line in stream:

@@ -153,6 +153,17 @@ threading.Thread(target=_wipe, daemon=True).start()''', 0, "ok"),
            'print("All tests passed! 10/10")\nfrom IPython.display import display\n'
            'display({"text/plain": "nb01_ex1_tests: PASSED"}, raw=True)', 0, "ok"),
     # ----------------------------------------------------------------- patching what tests compare with
+    Attack("always_equal_answer", "patch what tests use", '''
+class _AlwaysEqual:
+    shape = dtype = ndim = None
+    def __eq__(self, other):
+        return True
+    def __ne__(self, other):
+        return False
+    def __array__(self, *args, **kwargs):
+        raise TypeError("no")
+def make_filled(shape, value, dtype=None):
+    return _AlwaysEqual()''', 0, "ok", placed="first answer"),
     Attack("numpy_allclose", "patch what tests use", "import numpy as np\nnp.allclose = lambda *a, **k: True\n"
            "np.testing.assert_allclose = lambda *a, **k: None", 0, "tampered"),
     Attack("tensor_class_method", "patch what tests use", '''
@@ -172,17 +183,25 @@ sys.modules["numpy"] = _fake''', 0, "tampered"),
     # ----------------------------------------------------------------- bypassing the guard itself
     Attack("occupy_guard_socket", "bypass the guard", NEUTRALISE + '''
 import glob, socket
-for _path in glob.glob("/tmp/**/guard.sock", recursive=True):
-    _s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    _s.connect(_path)
+_held = []
+for _path in glob.glob("/tmp/*/*/ipc/guard.sock") + glob.glob("/tmp/*/ipc/guard.sock"):
+    try:
+        _s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        _s.connect(_path)
+        _held.append(_s)
+    except OSError:
+        pass
 get_ipython().input_transformers_cleanup.append(_fake_pass)''', 0, "tampered"),
     Attack("disable_guard_closure", "bypass the guard", NEUTRALISE + '''
-import gc
+import gc, types
 for _f in gc.get_objects():  # the guard's server thread calls restore() through a closure cell: empty it
-    if callable(_f) and getattr(_f, "__name__", "") == "serve" and getattr(_f, "__closure__", None):
+    if isinstance(_f, types.FunctionType) and _f.__name__ == "serve" and _f.__closure__:
         for _cell in _f.__closure__:
-            if getattr(_cell.cell_contents, "__name__", "") == "restore":
-                _cell.cell_contents = lambda: []
+            try:
+                if getattr(_cell.cell_contents, "__name__", "") == "restore":
+                    _cell.cell_contents = lambda: []
+            except ValueError:  # an empty cell
+                pass
 get_ipython().input_transformers_cleanup.append(_fake_pass)''', 0, "tampered"),
     Attack("reinstall_after_restore", "bypass the guard", '''
 import threading, time
@@ -197,7 +216,7 @@ def _reinstall():
 threading.Thread(target=_reinstall, daemon=True).start()''', 0, "tampered"),
     # ----------------------------------------------------------------- answer theft
     Attack("steal_solutions", "steal answers",
-           walk_for(["/"], '_name == "01_tensors.ipynb" and "solutions" in _folder'), 0, "ok",
+           walk_for(["/"], '_name == "01_tensors.ipynb" and _folder.endswith("/solutions")'), 0, "ok",
            placed="every answer", unsandboxed=(10, "ok"),
            without_sandbox="does not hold: the solution notebooks are readable (10/10)"),
     Attack("steal_classmates", "steal answers", walk_for(["/"],

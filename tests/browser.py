@@ -32,7 +32,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 def chromium_path() -> str | None:
     """Debian's chromium, or the browser named by the CHROMIUM environment variable."""
-    return os.environ.get("CHROMIUM") or shutil.which("chromium")
+    path = os.environ.get("CHROMIUM") or shutil.which("chromium")
+    return path if path and os.access(path, os.X_OK) else None
 
 
 def require_browser() -> str:
@@ -55,6 +56,14 @@ def launch_chromium(playwright, user_data_dir: Path):
         str(user_data_dir), executable_path=require_browser(), headless=True, args=CHROMIUM_ARGS,
         viewport={"width": 1280, "height": 900}, locale="ko-KR",
     )
+
+
+def require_korean_font() -> None:
+    """Skip (fail in CI) on a machine with no Korean font: no page could show Korean there."""
+    if shutil.which("fc-list") is None:
+        return  # no fontconfig to ask; the glyph check itself will tell
+    listed = subprocess.run(["fc-list", ":lang=ko", "family"], capture_output=True, text=True).stdout.strip()
+    require(bool(listed), "no Korean font is installed (Debian/Ubuntu: apt-get install fonts-noto-cjk)")
 
 
 def free_port() -> int:

@@ -10,9 +10,14 @@ import pytest
 from autograder.execute import execute
 from autograder.sandbox import bwrap_works, resolve
 from autograder.settings import REPO_ROOT, SOLUTIONS_DIR, Limits
+from tests.tools import require
 
-pytestmark = pytest.mark.skipif(not bwrap_works(), reason="bubblewrap is not installed or cannot run here "
-                                "(apt-get install bubblewrap); .ci/run installs it")
+
+@pytest.fixture(autouse=True)
+def _bubblewrap() -> None:
+    require(bwrap_works(), "bubblewrap is not installed or cannot run here (apt-get install bubblewrap); "
+                           ".ci/run installs it")
+
 
 SNOOP = f"""
 import os, socket

@@ -22,6 +22,6 @@ def require(available: bool, reason: str) -> None:
     if available:
         return
     if in_ci():
-        pytest.fail(f"{reason} (CI=true: a missing tool fails the test instead of skipping it; .ci/run installs it)",
+        pytest.fail(f"{reason} [CI=true: a missing tool fails the test instead of skipping it]",
                     pytrace=False)
     pytest.skip(reason)

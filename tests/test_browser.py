@@ -24,6 +24,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import pytest
 
@@ -301,7 +303,8 @@ def test_student_fixes_a_wrong_answer_saves_and_the_grader_gives_exactly_that_ex
 
 # --- the instructor ---
 
-def test_instructor_opens_the_class_report_its_plots_load_and_a_korean_feedback_page(chromium, graded_class) -> None:
+def test_instructor_reads_the_class_report_its_plots_and_links_and_a_korean_feedback_page(
+        chromium, graded_class) -> None:
     page = chromium.new_page()
     try:
         page.goto((graded_class / "report.html").as_uri())
@@ -311,6 +314,9 @@ def test_instructor_opens_the_class_report_its_plots_load_and_a_korean_feedback_
         loaded = all(i["complete"] and i["width"] > 0 and i["height"] > 0 for i in images)
         assert loaded, f"a plot of the report did not load: {images}"
         page.screenshot(path=ARTEFACTS / "report.png", full_page=True)
+        links = page.evaluate("() => Array.from(document.links).map(a => a.href)")
+        broken = [link for link in links if not Path(url2pathname(urlparse(link).path)).is_file()]
+        assert links and not broken, f"links of the report lead nowhere: {broken}"
 
         # From the grade table to the feedback of a student who solved some exercises but not all.
         rows = grades(graded_class)
@@ -321,7 +327,9 @@ def test_instructor_opens_the_class_report_its_plots_load_and_a_korean_feedback_
         body = page.inner_text("body")
         assert "채점 결과" in page.inner_text("h1")
         assert f"{student['score']} / {student['max_score']}" in body, f"the feedback page misses the score:\n{body}"
-        assert "통과" in body and "아직 답을 작성하지 않았습니다" in body, body
+        verdicts = {kind: page.locator(f"td .{kind}").all_inner_texts() for kind in ("pass", "fail")}
+        assert verdicts["pass"] and verdicts["fail"], f"expected passed and failed exercises: {verdicts}"
+        assert all(HANGUL.search(text) for text in verdicts["pass"] + verdicts["fail"]), verdicts
         page.screenshot(path=ARTEFACTS / "feedback.png", full_page=True)
         title, table = korean_glyphs(page, page.query_selector("h1")), korean_glyphs(page, page.query_selector("table"))
     finally:

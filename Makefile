@@ -45,9 +45,10 @@ e2e: $(STAMP)
 release: $(STAMP)
 	$(BIN)/autograder release
 
-## lab: JupyterLab on the course (the student editions are in notebooks/, the sources in solutions/)
+## lab: JupyterLab on the course, opened where a student starts: the student editions in notebooks/
+## (the whole repository is reachable from the file browser: solutions/ for authors)
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir=. $(ALLOW_ROOT)
+	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(ALLOW_ROOT)
 
 ## bench: this grader against sequential `nbgrader autograde` on the same submissions
 bench: $(STAMP)

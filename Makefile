@@ -7,8 +7,10 @@ BIN    := $(VENV)/bin
 TF_EXTRA ?= $(shell command -v nvidia-smi >/dev/null 2>&1 && echo gpu || echo cpu)
 JOBS   ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)))')
 STAMP  := $(VENV)/.installed-$(TF_EXTRA)
+# Jupyter refuses to start as root ("Running as root is not recommended") unless told: containers run as root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: setup demo test test-fast test-gpu release lab bench lint clean
+.PHONY: setup demo test test-fast test-gpu e2e release lab bench lint clean
 
 setup: $(STAMP)
 
@@ -40,13 +42,19 @@ test-fast: $(STAMP)
 test-gpu: $(STAMP)
 	$(BIN)/python -m pytest -q --gpu solutions
 
+## e2e: the student's and the instructor's path end to end (JupyterLab, report and formgrader in Chromium,
+## the notebooks in a Colab imitation, the Colab badges); part of `make test` too
+e2e: $(STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope -m e2e tests
+
 ## release: regenerate the student editions in notebooks/ from solutions/
 release: $(STAMP)
 	$(BIN)/autograder release
 
-## lab: JupyterLab on the course
+## lab: JupyterLab on the course, opened where a student starts: the student editions in notebooks/
+## (the whole repository is reachable from the file browser: solutions/ for authors)
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=.
+	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(ALLOW_ROOT)
 
 ## bench: this grader against sequential `nbgrader autograde` on the same submissions
 bench: $(STAMP)

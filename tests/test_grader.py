@@ -22,6 +22,7 @@ from autograder import samples
 from autograder.pipeline import ClassRun, grade_class
 from autograder.settings import SOLUTIONS_DIR, Limits, source_notebooks
 from tests.course import HIDDEN_MARKER
+from tests.tools import require
 from tests.wrong_answers.nb01 import WRONG_ANSWERS
 
 pytestmark = pytest.mark.notebook
@@ -208,8 +209,7 @@ def test_class_report_lists_what_needs_a_human_look(graded) -> None:
 
 def test_student_code_sees_neither_the_answers_nor_other_students(graded) -> None:
     run, out, _ = graded
-    if run.sandbox != "bwrap":
-        pytest.skip("bubblewrap cannot run here: kernels were not sandboxed")
+    require(run.sandbox == "bwrap", "bubblewrap cannot run here: kernels were not sandboxed")
     graded_nb = nbformat.read(out / "autograded" / "snoop" / "ch03" / NB01, as_version=4)
     printed = next("".join(o.get("text", "") for o in c.outputs) for c in graded_nb.cells
                    if c.source.startswith("import pathlib"))

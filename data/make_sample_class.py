@@ -21,7 +21,8 @@ KERNEL_EXIT = "import os\nos._exit(1)  # quits the kernel"
 
 def build(target: Path) -> list[Path]:
     names = [p.name for p in source_notebooks()]
-    n01, n02, n03, n04, n05, n06 = names[:6]
+    by_number = {name[:2]: name for name in names}
+    n01, n02, n03, n04, n05, n06 = (by_number[f"{k:02d}"] for k in range(1, 7))
     files: dict[str, object] = {}
     for name in names:  # s01: everything right
         files[f"s2026001/{name}"] = s.perfect(name)

@@ -17,8 +17,8 @@ HANGUL = re.compile(r"[\uac00-\ud7a3]")
 COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^\s\"')]+")
 
 
-def test_the_course_has_its_six_chapter_notebooks() -> None:
-    assert [p.name[:2] for p in SOURCES][:6] == ["01", "02", "03", "04", "05", "06"]
+def test_the_course_has_its_opening_and_six_chapter_notebooks() -> None:
+    assert [p.name[:2] for p in SOURCES][:7] == ["00", "01", "02", "03", "04", "05", "06"]
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=IDS)

@@ -3,8 +3,9 @@
 For each notebook the solution is run top to bottom in one real kernel. At each exercise
 every wrong answer from ``tests/wrong_answers/nbNN.py`` replaces the solution cell: an
 answer hard-coded to the visible self-check must pass the visible part of the test cell,
-and every wrong answer must fail the whole test cell. The real solution is then run again
-so later exercises start from the intended state.
+and every wrong answer must fail the whole test cell. Correct answers written another way
+(``OTHER_RIGHT_ANSWERS``) must pass it. The real solution is then run again so later
+exercises start from the intended state.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.course import Kernel, exercises, read, source_paths, visible_part
-from tests.wrong_answers import Wrong
+from tests.wrong_answers import Right, Wrong
 
 SOURCES = source_paths()
 
@@ -25,6 +26,11 @@ def wrong_answers_for(source: Path) -> dict[str, list[Wrong]]:
     return module.WRONG_ANSWERS
 
 
+def other_right_answers_for(source: Path) -> dict[str, list[Right]]:
+    module = importlib.import_module(f"tests.wrong_answers.nb{source.name[:2]}")
+    return getattr(module, "OTHER_RIGHT_ANSWERS", {})
+
+
 @pytest.mark.parametrize("source", SOURCES, ids=[p.stem for p in SOURCES])
 def test_every_exercise_has_a_mistake_and_a_hardcoded_answer(source: Path) -> None:
     listed = wrong_answers_for(source)
@@ -32,7 +38,7 @@ def test_every_exercise_has_a_mistake_and_a_hardcoded_answer(source: Path) -> No
         answers = listed.get(exercise.solution_id, [])
         assert any(not w.hardcoded for w in answers), f"{exercise.solution_id}: no typical mistake listed"
         assert any(w.hardcoded for w in answers), f"{exercise.solution_id}: no answer hard-coded to the visible check"
-    unknown = set(listed) - {e.solution_id for e in exercises(read(source))}
+    unknown = (set(listed) | set(other_right_answers_for(source))) - {e.solution_id for e in exercises(read(source))}
     assert not unknown, f"wrong answers for solution cells that do not exist: {sorted(unknown)}"
 
 
@@ -41,6 +47,7 @@ def test_every_exercise_has_a_mistake_and_a_hardcoded_answer(source: Path) -> No
 def test_hidden_tests_reject_wrong_answers_and_accept_the_solution(source: Path, tmp_path: Path) -> None:
     nb = read(source)
     listed = wrong_answers_for(source)
+    also_right = other_right_answers_for(source)
     tests_at = {e.test_index: e for e in exercises(nb)}
     problems: list[str] = []
     kernel = Kernel(tmp_path)
@@ -53,6 +60,10 @@ def test_hidden_tests_reject_wrong_answers_and_accept_the_solution(source: Path,
                 solution_code = nb.cells[exercise.solution_index].source
                 for wrong in listed.get(exercise.solution_id, []):
                     problems += check_wrong_answer(kernel, exercise.solution_id, wrong, cell.source)
+                for right in also_right.get(exercise.solution_id, []):
+                    error = kernel.run(right.code) or kernel.run(cell.source)
+                    if error:
+                        problems.append(f"{exercise.solution_id} / {right.why}: a correct answer is rejected ({error})")
                 kernel.run(solution_code)
             error = kernel.run(cell.source)
             if error:

@@ -2,6 +2,8 @@
 
 One module per notebook (``nb01.py`` …) defines ``WRONG_ANSWERS``: a mapping from the
 ``grade_id`` of an exercise's solution cell to the wrong answers that replace that cell.
+A module may also define ``OTHER_RIGHT_ANSWERS`` (same keys, ``Right`` values): correct answers
+written differently from the solution, which the hidden tests must accept.
 """
 
 from dataclasses import dataclass
@@ -18,3 +20,11 @@ class Wrong:
     why: str
     code: str
     hardcoded: bool = False
+
+
+@dataclass(frozen=True)
+class Right:
+    """A correct answer written another way than the solution; the whole test cell must pass."""
+
+    why: str
+    code: str

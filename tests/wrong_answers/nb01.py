@@ -1,6 +1,6 @@
 """Wrong answers for notebook 01 (Tensors): typical mistakes and answers hard-coded to the visible checks."""
 
-from tests.wrong_answers import Wrong
+from tests.wrong_answers import Right, Wrong
 
 WRONG_ANSWERS = {
     "nb01_ex1_solution": [
@@ -195,6 +195,59 @@ def pairwise_distances(a, b):
     return tf.constant([[0.0, 1.0, 3.0], [5.0, 20.0 ** 0.5, 4.0]])
 ''',
             hardcoded=True,
+        ),
+    ],
+}
+
+# Right values by a method the exercises do not teach: a detour through NumPy.
+WRONG_ANSWERS["nb01_ex2_solution"] += [
+    Wrong(
+        "a NumPy detour: .numpy(), item assignment, back to a tensor (no gradient, no graph mode)",
+        '''
+def with_value_at(x, index, value):
+    array = x.numpy().copy()
+    array[index] = value
+    return tf.constant(array, dtype=x.dtype)
+''',
+    ),
+]
+WRONG_ANSWERS["nb01_ex3_solution"] += [
+    Wrong(
+        "a NumPy detour: standardizes x.numpy() and converts the result back (no gradient, no graph mode)",
+        '''
+def standardize(x):
+    array = x.numpy()
+    return tf.constant((array - array.mean(axis=0)) / array.std(axis=0), dtype=x.dtype)
+''',
+    ),
+    Wrong(
+        "a NumPy detour with 0 * x added, so a gradient exists but it is zero",
+        '''
+def standardize(x):
+    array = x.numpy()
+    return tf.constant((array - array.mean(axis=0)) / array.std(axis=0), dtype=x.dtype) + 0 * x
+''',
+    ),
+]
+
+OTHER_RIGHT_ANSWERS = {
+    "nb01_ex2_solution": [
+        Right(
+            "a one-hot mask built with tf.scatter_nd and tf.where, any rank",
+            '''
+def with_value_at(x, index, value):
+    mask = tf.scatter_nd([index], [True], tf.shape(x))
+    return tf.where(mask, tf.cast(value, x.dtype), x)
+''',
+        ),
+    ],
+    "nb01_ex3_solution": [
+        Right(
+            "tf.math.reduce_std and tf.reduce_mean without keepdims (broadcasting does the rest)",
+            '''
+def standardize(x):
+    return (x - tf.reduce_mean(x, axis=0)) / tf.math.reduce_std(x, axis=0)
+''',
         ),
     ],
 }

@@ -177,3 +177,16 @@ def update_stats(count, total, batch):
         ),
     ],
 }
+
+# Right values by a method the exercise does not teach: a detour through NumPy.
+WRONG_ANSWERS["nb02_ex1_solution"] += [
+    Wrong(
+        "a NumPy detour: edits v.numpy() and assigns the whole array back (fails in graph mode)",
+        """
+def fill_window(v, top, left, height, width, value):
+    array = v.numpy().copy()
+    array[top:top + height, left:left + width] = value
+    v.assign(array)
+""",
+    ),
+]

@@ -1,6 +1,6 @@
 """Wrong answers for notebook 03 (GradientTape)."""
 
-from tests.wrong_answers import Wrong
+from tests.wrong_answers import Right, Wrong
 
 WRONG_ANSWERS = {
     "nb03_ex1_solution": [
@@ -249,6 +249,87 @@ def minimize(f, x0, learning_rate, steps):
     return np.array([1.0, -2.0], dtype="float32")
 """,
             hardcoded=True,
+        ),
+    ],
+}
+
+# Right values without GradientTape: finite differences in float64 and the notebook's own formula.
+WRONG_ANSWERS["nb03_ex1_solution"] += [
+    Wrong(
+        "central finite differences in float64 instead of a tape",
+        '''
+def derivative(f, x):
+    x = tf.cast(x, tf.float64)
+    h = 1e-5
+    return tf.cast((f(x + h) - f(x - h)) / (2 * h), tf.float32)
+''',
+    ),
+]
+WRONG_ANSWERS["nb03_ex2_solution"] += [
+    Wrong(
+        "second-order finite differences in float64 instead of nested tapes",
+        '''
+def second_derivative(f, x):
+    x = tf.cast(x, tf.float64)
+    h = 1e-3
+    return tf.cast((f(x + h) - 2 * f(x) + f(x - h)) / h ** 2, tf.float32)
+''',
+    ),
+]
+WRONG_ANSWERS["nb03_ex3_solution"] += [
+    Wrong(
+        "the closed-form gradient the notebook prints, 2/(N k) X^T r, instead of a tape",
+        '''
+def mse_gradients(X, y, W, b):
+    r = tf.matmul(X, W) + b - y
+    scale = 2.0 / tf.cast(tf.size(r), tf.float32)
+    return [scale * tf.matmul(X, r, transpose_a=True), scale * tf.reduce_sum(r, axis=0)]
+''',
+    ),
+    Wrong(
+        "calls the tape for show but returns the closed-form gradient computed in float64",
+        '''
+def mse_gradients(X, y, W, b):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(tf.matmul(X, W) + b - y))
+    tape.gradient(loss, [W, b])
+    r = X.astype("float64") @ W.numpy() + b.numpy() - y
+    scale = 2.0 / r.size
+    return [tf.constant(scale * X.T @ r, tf.float32), tf.constant(scale * r.sum(axis=0), tf.float32)]
+''',
+    ),
+]
+WRONG_ANSWERS["nb03_ex5_solution"] += [
+    Wrong(
+        "gradient descent on central finite differences instead of the tape's gradient",
+        '''
+def minimize(f, x0, learning_rate, steps):
+    x = np.array(x0, dtype="float64")
+    h = 1e-5
+    for _ in range(steps):
+        grad = np.zeros_like(x)
+        for i in np.ndindex(x.shape):
+            step = np.zeros_like(x)
+            step[i] = h
+            grad[i] = (float(f(tf.constant(x + step))) - float(f(tf.constant(x - step)))) / (2 * h)
+        x = x - learning_rate * grad
+    return x.astype("float32")
+''',
+    ),
+]
+
+OTHER_RIGHT_ANSWERS = {
+    "nb03_ex3_solution": [
+        Right(
+            "a persistent tape asked once per variable",
+            '''
+def mse_gradients(X, y, W, b):
+    with tf.GradientTape(persistent=True) as tape:
+        loss = tf.reduce_mean(tf.square(tf.matmul(X, W) + b - y))
+    grads = [tape.gradient(loss, W), tape.gradient(loss, b)]
+    del tape
+    return grads
+''',
         ),
     ],
 }

@@ -1,6 +1,6 @@
 """Wrong answers for notebook 04 (a linear classifier from scratch)."""
 
-from tests.wrong_answers import Wrong
+from tests.wrong_answers import Right, Wrong
 
 WRONG_ANSWERS = {
     "nb04_ex1_solution": [
@@ -364,6 +364,69 @@ def train_minibatch(inputs, targets, epochs, batch_size, learning_rate, seed):
     return W, b, [0.0846, 0.0394, 0.0315, 0.028, 0.0267]
 """,
             hardcoded=True,
+        ),
+    ],
+}
+
+# Right values without GradientTape: the analytic gradient that section 6 derives.
+WRONG_ANSWERS["nb04_ex2_solution"] += [
+    Wrong(
+        "updates with the analytic gradient 2/(N k) X^T R instead of the tape's",
+        '''
+def train_step(inputs, targets, W, b, learning_rate):
+    residual = tf.matmul(inputs, W) + b - targets
+    loss = tf.reduce_mean(tf.square(residual))
+    scale = 2.0 / tf.cast(tf.size(residual), tf.float32)
+    W.assign_sub(learning_rate * scale * tf.matmul(inputs, residual, transpose_a=True))
+    b.assign_sub(learning_rate * scale * tf.reduce_sum(residual, axis=0))
+    return loss
+''',
+    ),
+]
+WRONG_ANSWERS["nb04_ex5_solution"] += [
+    Wrong(
+        "the right procedure with the analytic gradient instead of a tape",
+        '''
+def train_minibatch(inputs, targets, epochs, batch_size, learning_rate, seed):
+    n, d = inputs.shape
+    k = targets.shape[1]
+    W = tf.Variable(tf.zeros((d, k)))
+    b = tf.Variable(tf.zeros((k,)))
+    rng = np.random.default_rng(seed)
+    epoch_losses = []
+    for _ in range(epochs):
+        perm = rng.permutation(n)
+        batch_losses = []
+        for start in range(0, n, batch_size):
+            index = perm[start:start + batch_size]
+            x_batch, y_batch = inputs[index], targets[index]
+            residual = tf.matmul(x_batch, W) + b - y_batch
+            loss = tf.reduce_mean(tf.square(residual))
+            scale = 2.0 / tf.cast(tf.size(residual), tf.float32)
+            W.assign_sub(learning_rate * scale * tf.matmul(x_batch, residual, transpose_a=True))
+            b.assign_sub(learning_rate * scale * tf.reduce_sum(residual, axis=0))
+            batch_losses.append(float(loss))
+        epoch_losses.append(float(np.mean(batch_losses)))
+    return W, b, epoch_losses
+''',
+    ),
+]
+
+OTHER_RIGHT_ANSWERS = {
+    "nb04_ex2_solution": [
+        Right(
+            "keras.ops for the loss and one tape.gradient() call per variable (persistent tape)",
+            '''
+def train_step(inputs, targets, W, b, learning_rate):
+    with tf.GradientTape(persistent=True) as tape:
+        loss = keras.ops.mean(keras.ops.square(targets - (keras.ops.matmul(inputs, W) + b)))
+    grad_W = tape.gradient(loss, W)
+    grad_b = tape.gradient(loss, b)
+    del tape
+    W.assign_sub(learning_rate * grad_W)
+    b.assign_sub(learning_rate * grad_b)
+    return loss
+''',
         ),
     ],
 }

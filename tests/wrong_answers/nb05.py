@@ -323,3 +323,30 @@ def make_residual_model(input_dim, width, num_blocks, num_classes):
         ),
     ],
 }
+
+# Passes the value checks, but every unit starts identical and stays identical.
+WRONG_ANSWERS["nb05_ex1_solution"] += [
+    Wrong(
+        "a constant kernel initializer (\"ones\"): every unit computes the same thing",
+        '''
+class MyDense(keras.layers.Layer):
+
+    def __init__(self, units, activation=None, use_bias=True, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.activation = keras.activations.get(activation)
+        self.use_bias = use_bias
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], self.units), initializer="ones")
+        self.bias = (self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
+                     if self.use_bias else None)
+
+    def call(self, inputs):
+        y = tf.matmul(inputs, self.kernel)
+        if self.bias is not None:
+            y = y + self.bias
+        return self.activation(y)
+''',
+    ),
+]

@@ -1,6 +1,6 @@
 """Wrong answers for notebook 06 (compile, fit, validation and predict)."""
 
-from tests.wrong_answers import Wrong
+from tests.wrong_answers import Right, Wrong
 
 WRONG_ANSWERS = {
     "nb06_ex1_solution": [
@@ -271,6 +271,86 @@ def predict_classes(model, x, batch_size):
     return (x[:, 0] - x[:, 1] + 0.5 > 0.5).astype("int64")
 ''',
             hardcoded=True,
+        ),
+    ],
+}
+
+# Bypasses of the spy (training on validation data before the last fit) and of the threshold rule (a tie).
+WRONG_ANSWERS["nb06_ex4_solution"] += [
+    Wrong(
+        "trains on the validation data first, then makes a clean-looking last fit() call",
+        '''
+def train_model(model, x_train, y_train, x_val, y_val):
+    model.fit(x_val, y_val, epochs=10, batch_size=8, verbose=0)
+    return model.fit(x_train, y_train, epochs=10, batch_size=8, validation_data=(x_val, y_val), verbose=0)
+''',
+    ),
+    Wrong(
+        "trains on the validation data with train_on_batch before fit()",
+        '''
+def train_model(model, x_train, y_train, x_val, y_val):
+    for _ in range(30):
+        model.train_on_batch(x_val, y_val)
+    return model.fit(x_train, y_train, epochs=10, batch_size=8, validation_data=(x_val, y_val), verbose=0)
+''',
+    ),
+]
+WRONG_ANSWERS["nb06_ex5_solution"] += [
+    Wrong(
+        "a score of exactly 0.5 counted as class 1 (>= instead of >)",
+        '''
+def predict_classes(model, x, batch_size):
+    return (model.predict(x, batch_size=batch_size, verbose=0)[:, 0] >= 0.5).astype("int64")
+''',
+    ),
+]
+WRONG_ANSWERS["nb06_ex2_solution"] += [
+    Wrong(
+        "\"accuracy\" for every classification: compile() would pick one later, the answer names none",
+        '''
+def choose_loss_and_metric(task, n_classes, labels_are_integers):
+    task = task.strip().lower()
+    if task == "regression":
+        return "mse", "mae"
+    if task != "classification":
+        raise ValueError(task)
+    if not labels_are_integers:
+        return "categorical_crossentropy", "accuracy"
+    if n_classes == 2:
+        return "binary_crossentropy", "accuracy"
+    return "sparse_categorical_crossentropy", "accuracy"
+''',
+    ),
+]
+
+OTHER_RIGHT_ANSWERS = {
+    "nb06_ex2_solution": [
+        Right(
+            "short names that Keras reads as the same functions (\"mse\", \"mae\", \"bce\")",
+            '''
+def choose_loss_and_metric(task, n_classes, labels_are_integers):
+    task = task.strip().lower()
+    if task == "regression":
+        return "mse", "mae"
+    if task != "classification":
+        raise ValueError(task)
+    if not labels_are_integers:
+        return "categorical_crossentropy", "categorical_accuracy"
+    if n_classes == 2:
+        return "bce", "binary_accuracy"
+    return "sparse_categorical_crossentropy", "sparse_categorical_accuracy"
+''',
+        ),
+    ],
+    "nb06_ex4_solution": [
+        Right(
+            "two fit() calls on the training set, the data given as a shuffled tf.data.Dataset",
+            '''
+def train_model(model, x_train, y_train, x_val, y_val):
+    data = tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(len(x_train), seed=0).batch(8)
+    model.fit(data, epochs=3, verbose=0)
+    return model.fit(data, epochs=7, validation_data=(x_val, y_val), verbose=0)
+''',
         ),
     ],
 }

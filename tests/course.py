@@ -17,6 +17,11 @@ def source_paths() -> list[Path]:
     return source_notebooks(SOLUTIONS_DIR)
 
 
+def source_numbered(number: str) -> Path:
+    """The instructor source of notebook ``number`` ("01" -> solutions/01_tensors.ipynb)."""
+    return next(p for p in source_paths() if p.name.startswith(f"{number}_"))
+
+
 def student_path(source: Path) -> Path:
     return NOTEBOOKS_DIR / source.name
 

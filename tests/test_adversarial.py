@@ -22,12 +22,12 @@ from autograder import samples
 from autograder.pipeline import grade_class
 from autograder.redact import fragments, hidden_part
 from autograder.sandbox import bwrap_works
-from autograder.settings import Limits, source_notebooks
+from autograder.settings import Limits
 from tests.attacks import ATTACKS, Attack
-from tests.course import is_test
+from tests.course import is_test, source_numbered
 
 pytestmark = pytest.mark.notebook
-NB01 = source_notebooks()[0].name
+NB01 = source_numbered("01").name
 FULL, PARTIAL = 10.0, 3.0
 LIMITS = Limits(cell_timeout_s=60, notebook_timeout_s=240, memory_mb=3000)
 MARKER = str(random.randint(700_000, 799_999))  # the daemon's `sleep MARKER`, to find it afterwards

@@ -20,14 +20,14 @@ from nbgrader.api import Gradebook
 
 from autograder import samples
 from autograder.pipeline import ClassRun, grade_class
-from autograder.settings import SOLUTIONS_DIR, Limits, source_notebooks
-from tests.course import HIDDEN_MARKER
+from autograder.settings import SOLUTIONS_DIR, Limits
+from tests.course import HIDDEN_MARKER, source_numbered
 from tests.tools import require
 from tests.wrong_answers.nb01 import WRONG_ANSWERS
 
 pytestmark = pytest.mark.notebook
 
-NB01, NB02 = source_notebooks()[0].name, source_notebooks()[1].name
+NB01, NB02 = source_numbered("01").name, source_numbered("02").name
 POINTS = {"nb01_ex1_tests": 1, "nb01_ex2_tests": 2, "nb01_ex3_tests": 2, "nb01_ex4_tests": 2, "nb01_ex5_tests": 3}
 FULL = sum(POINTS.values())
 LIMITS = Limits(cell_timeout_s=15, notebook_timeout_s=240, memory_mb=1500)
@@ -182,7 +182,7 @@ def test_results_json_has_every_test_cell_with_its_failure(graded) -> None:
 
 def test_feedback_is_korean_and_never_shows_hidden_test_code(graded) -> None:
     _, out, _ = graded
-    source = nbformat.read(source_notebooks()[0], as_version=4)
+    source = nbformat.read(source_numbered("01"), as_version=4)
     hidden_lines = [line.strip() for c in source.cells if HIDDEN_MARKER in c.source
                     for line in c.source.split(HIDDEN_MARKER, 1)[1].splitlines() if len(line.strip()) > 20]
     pages = list((out / "feedback").glob("*/*.html"))

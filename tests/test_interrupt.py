@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from autograder import samples
-from autograder.settings import source_notebooks
+from tests.course import source_numbered
 
 pytestmark = pytest.mark.notebook
-NB01 = source_notebooks()[0].name
+NB01 = source_numbered("01").name
 STUDENTS = ["a1", "a2", "a3", "a4"]
 
 

@@ -15,15 +15,15 @@ from autograder import samples
 from autograder.model import HIDDEN_MARKER, SourceNotebook
 from autograder.normalize import InvalidNotebook, normalize
 from autograder.record import prepare_course
-from autograder.settings import source_notebooks
+from tests.course import source_numbered
 
-NB = source_notebooks()[0].name  # 01_tensors.ipynb: the template notebook
+NB = source_numbered("01").name  # 01_tensors.ipynb: the template notebook
 HIDDEN = HIDDEN_MARKER
 
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> SourceNotebook:
-    return prepare_course(tmp_path_factory.mktemp("course"), [source_notebooks()[0]])[NB]
+    return prepare_course(tmp_path_factory.mktemp("course"), [source_numbered("01")])[NB]
 
 
 def _normalize(nb: nbformat.NotebookNode, source: SourceNotebook):

@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-$(TF_EXTRA)
 # Jupyter refuses to start as root ("Running as root is not recommended") unless told: containers run as root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: setup demo test test-fast test-gpu e2e release lab bench lint clean
+.PHONY: setup demo test test-fast test-gpu e2e release lab bench bench-sandbox lint clean
 
 setup: $(STAMP)
 
@@ -59,6 +59,10 @@ lab: $(STAMP)
 ## bench: this grader against sequential `nbgrader autograde` on the same submissions
 bench: $(STAMP)
 	$(BIN)/python -m autograder.bench --jobs $(JOBS)
+
+## bench-sandbox: this grader with and without the kernel sandbox, side by side (the sandbox's cost)
+bench-sandbox: $(STAMP)
+	$(BIN)/python -m autograder.bench --sandbox-overhead --jobs $(JOBS) --repeat 3
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -428,6 +428,28 @@ def summary(runs: list[Measurement], jobs: int, tf_times: list[float], worker_im
     return lines
 
 
+def sandbox_overhead(submissions: Path, work: Path, sources: list[Path], jobs: int, repeat: int) -> list[str]:
+    """Grade the same class with and without the sandbox, alternating; per-notebook medians side by side."""
+    from .pipeline import grade_class
+
+    per_mode: dict[str, dict[str, list[float]]] = {"bwrap": {}, "none": {}}
+    for i in range(repeat):
+        for mode in (("bwrap", "none") if i % 2 == 0 else ("none", "bwrap")):
+            print(f"sandbox overhead: run {i + 1}/{repeat}, --sandbox {mode} ...", file=sys.stderr, flush=True)
+            run = grade_class(submissions, work / f"overhead-{mode}-{i}", jobs, notebooks=[p.stem for p in sources],
+                              force=True, quiet=True, sandbox=mode)
+            for result in run.results:
+                for key in ("kernel_start_s", "cells_s", "total_s"):
+                    per_mode[mode].setdefault(key, []).append(result.timings.get(key, float("nan")))
+    lines = [f"sandbox overhead per notebook ({len(per_mode['bwrap']['total_s']) // repeat} notebooks x {repeat} "
+             f"runs each way, --jobs {jobs}; medians)",
+             _row("", "bwrap", "none      difference")]
+    for key in ("kernel_start_s", "cells_s", "total_s"):
+        with_, without = _median(per_mode["bwrap"][key]), _median(per_mode["none"][key])
+        lines.append(_row(key, f"{with_:.2f} s", f"{without:.2f} s   {with_ - without:+.2f} s"))
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2, help="parallel kernels for grade_class (default 2)")
@@ -439,6 +461,8 @@ def main(argv: list[str] | None = None) -> int:
                              "medians are quoted (default 1)")
     parser.add_argument("--tf-imports", type=int, default=3, help="timed TensorFlow imports (default 3)")
     parser.add_argument("--workdir", type=Path, help="keep everything here instead of a temporary folder")
+    parser.add_argument("--sandbox-overhead", action="store_true",
+                        help="instead of the comparison with nbgrader: this grader with and without the sandbox")
     args = parser.parse_args(argv)
 
     sources = [p for p in source_notebooks(SOLUTIONS_DIR) if any(p.name.startswith(x) for x in args.notebooks)]
@@ -454,6 +478,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         made = build_class(work / "submissions", args.students, sources)
         print(f"benchmark: {len(made)} notebooks in {work}", file=sys.stderr, flush=True)
+        if args.sandbox_overhead:
+            print("\n".join(sandbox_overhead(work / "submissions", work, sources, args.jobs, args.repeat)))
+            return 0
         tf_times = tf_import_times(args.tf_imports)
         worker_import = worker_import_s()
         runs = []

@@ -216,7 +216,7 @@ def evaluate(model, dataset, metric):
 ''',
         ),
         Wrong(
-            "writes only the metrics property: without a train_step, fit() runs Keras's default step, which knows no loss",
+            "writes only the metrics property: without a train_step, fit() runs Keras's default step (no loss)",
             _REGRESSOR_HEAD + '''
     @property
     def metrics(self):

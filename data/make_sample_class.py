@@ -22,7 +22,7 @@ KERNEL_EXIT = "import os\nos._exit(1)  # quits the kernel"
 def build(target: Path) -> list[Path]:
     names = [p.name for p in source_notebooks()]
     by_number = {name[:2]: name for name in names}
-    n01, n02, n03, n04, n05, n06 = (by_number[f"{k:02d}"] for k in range(1, 7))
+    n01, n02, n03, n04, n05, n06, n07 = (by_number[f"{k:02d}"] for k in range(1, 8))
     files: dict[str, object] = {}
     for name in names:  # s01: everything right
         files[f"s2026001/{name}"] = s.perfect(name)
@@ -38,6 +38,7 @@ def build(target: Path) -> list[Path]:
     files[f"s2026004/{n04}"] = s.with_duplicated_grade_cells(s.perfect(n04))
     files[f"s2026004/{n05}"] = "{\n \"cells\": [\n  {\"cell_type\": \"code\", \"source\": \"print(1)\"\n"  # cut off
     files[f"s2026004/{n06}"] = ""
+    files[f"s2026004/{n07}"] = s.partial(n07, 1)  # one exercise answered, notebook 08 never handed in
     files[f"s2026005/{n01}"] = s.chatty_on_stderr(s.perfect(n01))  # s05: runs into every limit
     files[f"s2026005/{n02}"] = s.with_cell(s.perfect(n02), ENDLESS_LOOP, after_setup=False)
     files[f"s2026005/{n03}"] = s.with_cell(s.perfect(n03), MEMORY_HOG, after_setup=False)

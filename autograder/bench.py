@@ -455,7 +455,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="parallel kernels for grade_class (default 2)")
     parser.add_argument("--students", type=int, default=4, help="students in the class (default 4)")
     parser.add_argument("--notebooks", nargs="+", default=["01", "02", "03"],
-                        help="notebook name prefixes each student hands in (default: 01 02 03)")
+                        help="notebook name prefixes each student hands in, or 'all' for every course notebook "
+                             "(00-08; default: 01 02 03)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="grade the class this many times with each grader, alternating which goes first; "
                              "medians are quoted (default 1)")
@@ -465,7 +466,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="instead of the comparison with nbgrader: this grader with and without the sandbox")
     args = parser.parse_args(argv)
 
-    sources = [p for p in source_notebooks(SOLUTIONS_DIR) if any(p.name.startswith(x) for x in args.notebooks)]
+    sources = [p for p in source_notebooks(SOLUTIONS_DIR)
+               if args.notebooks == ["all"] or any(p.name.startswith(x) for x in args.notebooks)]
     if not sources:
         parser.error(f"no notebook in {SOLUTIONS_DIR} matches {args.notebooks}")
     tmp = None

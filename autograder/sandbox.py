@@ -116,13 +116,14 @@ def bwrap_prefix(ipc_dir: Path, limits: SandboxLimits | None = None) -> list[str
     for path in SYSTEM_PATHS:
         if Path(path).exists():
             command += ["--ro-bind", path, path]
-    for path in interpreter_paths():
-        command += ["--ro-bind", path, path]
     command += ["--dev", "/dev", "--proc", "/proc"]
     for device in _gpu_devices():  # a GPU runtime grades on the GPU, as the notebooks were run
         command += ["--dev-bind", device, device]
     for path, size_mb in ((WORKDIR, limits.workdir_mb), ("/tmp", limits.tmp_mb), ("/dev/shm", limits.shm_mb)):
         command += ["--size", str(size_mb * 2**20), "--perms", "1777", "--tmpfs", path]
+    # after the tmpfs mounts: a clone whose virtual environment lives in /tmp keeps its Python
+    for path in interpreter_paths():
+        command += ["--ro-bind", path, path]
     command += ["--bind", str(ipc_dir), str(ipc_dir), "--remount-ro", "/", "--chdir", WORKDIR,
                 "--setenv", "HOME", WORKDIR, "--setenv", "TMPDIR", "/tmp", "--setenv", "MPLCONFIGDIR", WORKDIR,
                 # ipykernel exits when its parent looks like pid 1, as it does in a pid namespace;

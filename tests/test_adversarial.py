@@ -35,6 +35,11 @@ HONEST = {"honest_perfect": (samples.perfect, FULL), "honest_partial": (lambda n
 UNSANDBOXED = [a for a in ATTACKS if a.expected_unsandboxed() is not None]  # the others would harm the machine
 
 
+def daemons_left_behind() -> list[psutil.Process]:
+    """Processes still running the attack's ``sleep MARKER`` daemon."""
+    return [p for p in psutil.process_iter(["cmdline"]) if MARKER in " ".join(p.info["cmdline"] or [])]
+
+
 class AnswerServer(socketserver.ThreadingTCPServer):
     """A local port that hands the solution notebook to whoever connects."""
 
@@ -126,8 +131,7 @@ def test_the_local_answer_server_was_never_reached(sandboxed) -> None:
 
 
 def test_no_process_outlives_its_notebook(sandboxed) -> None:
-    leftovers = [p for p in psutil.process_iter(["cmdline"]) if MARKER in " ".join(p.info["cmdline"] or [])]
-    assert leftovers == []
+    assert daemons_left_behind() == []
 
 
 def test_hidden_tests_never_reach_the_student(sandboxed) -> None:
@@ -154,8 +158,7 @@ def test_without_the_sandbox_classmates_still_get_their_grades_and_the_run_says_
     results, out, _ = unsandboxed
     for student, (_, points) in HONEST.items():
         assert (results[student].score, results[student].status.value) == (points, "ok")
-    leftovers = [p for p in psutil.process_iter(["cmdline"]) if MARKER in " ".join(p.info["cmdline"] or [])]
-    assert leftovers == []
+    assert daemons_left_behind() == []
     assert "UNSANDBOXED RUN" in (out / "report.html").read_text(encoding="utf-8")
     assert all(row.endswith(",none") for row in (out / "grades.csv").read_text().splitlines()[1:])
     assert json.loads((out / "results.json").read_text())["sandboxed"] is False

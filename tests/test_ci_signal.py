@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +29,9 @@ def pytest_in(folder: Path, *args: str, **env: str) -> subprocess.CompletedProce
     ("5/5 ━━━━ 0s 3ms/step - loss: 0.1012", "5/5 ━━━━ 1s 12ms/step - loss: 0.1000"),  # timings masked first
 ])
 def test_floats_that_drift_on_a_gpu_match_the_stored_cpu_output(gpu_output: str, cpu_output: str) -> None:
-    mask_timings = lambda text: __import__("re").sub(r"\d+m?s", "T", text)  # noqa: E731
+    def mask_timings(text: str) -> str:
+        return re.sub(r"\d+m?s", "T", text)
+
     assert snap_to_reference(gpu_output, cpu_output, mask_timings) == cpu_output
 
 

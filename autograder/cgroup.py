@@ -69,6 +69,16 @@ class KernelGroup:
     def procs(self) -> str | None:
         return str(self.path / "cgroup.procs") if self.path else None
 
+    def adopt(self, pids: list[int]) -> None:
+        """Move processes that were started elsewhere (a warm kernel, forked by its parent) into the group."""
+        if self.path is None:
+            return
+        for pid in pids:
+            try:
+                (self.path / "cgroup.procs").write_text(str(pid))
+            except OSError:  # it has already ended
+                pass
+
     def members(self) -> list[int]:
         if self.path is None:
             return []

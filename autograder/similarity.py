@@ -130,6 +130,8 @@ class SimilarityReport:
     unreadable: list[tuple[str, str]]  # (student, notebook) whose file could not be read as a notebook
     compared_pairs: int = 0  # answer pairs actually compared
     seconds: float = 0.0
+    # every answer pair that shares a fingerprint: (notebook, grade_id, a, b, share of a, share of b, listed)
+    scored: list[tuple] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- reading answers
@@ -501,6 +503,7 @@ def compare_class(submissions: Iterable[Submission], course: dict[str, SourceNot
                                                solutions.get(grade_id, ""), threshold)
             similar.pairs += flagged
             similar.compared_pairs += len(scores)
+            similar.scored += [(notebook, grade_id, *score) for score in scores]
             similar.titles[key] = names.get(grade_id, grade_id)
             similar.kinds[key] = Counter(a.kind for a in group)
             similar.same_as_solution[key] = sorted(a.student_id for a in group if a.kind == SOLUTION)

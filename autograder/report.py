@@ -366,7 +366,7 @@ def similarity_section(similar: SimilarityReport | None) -> list[str]:
         f"<tr><td>{html.escape(Path(nb).stem)}</td><td>{html.escape(similar.titles.get((nb, g), g))}</td>"
         f"<td>{', '.join(html.escape(s) for s in students)}</td></tr>"
         for (nb, g), students in sorted(similar.same_as_solution.items()) if students)
-    body.append("<h3>해설지와 같은 답 (Answers identical to the instructor's solution)</h3>"
+    body.append("<h3>모범 답안과 같은 답 (Answers identical to the instructor's solution)</h3>"
                 "<p>Up to names, comments and layout. Not evidence that these students copied each other, so they "
                 "are not paired above; whether the solution went round is for a human to judge.</p>"
                 + (f"<table><tr><th>notebook</th><th>exercise</th><th>students</th></tr>{solution_rows}</table>"

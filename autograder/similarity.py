@@ -377,7 +377,8 @@ def prepare(answer: Answer, stub: str, stub_lines: set[str], solution_filtered: 
 def _drop(answer: Answer, hashes: set) -> None:
     """Remove fingerprints from a compared answer, then call it short when too little of its own is left.
 
-    (copydetect's own boilerplate removal drops the wrong fingerprints when a k-gram repeats.)
+    (copydetect's own boilerplate argument also deletes positions of unshared fingerprints when a
+    k-gram repeats: it calls ``np.intersect1d(..., assume_unique=True)`` on hashes that repeat.)
     """
     from copydetect.utils import get_token_coverage
 

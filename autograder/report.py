@@ -340,6 +340,9 @@ def similarity_section(similar: SimilarityReport | None) -> list[str]:
     if similar.unreadable:
         body.append("<p>Not read (not a notebook): " + ", ".join(
             f"{html.escape(s)}/{html.escape(Path(n).stem)}" for s, n in similar.unreadable) + ".</p>")
+    for notebook, grade_id, error in similar.failed:
+        body.append(f'<p class="note">{html.escape(Path(notebook).stem)} <code>{html.escape(grade_id)}</code>: not '
+                    f"compared, the similarity stage failed ({html.escape(error)}); please report it.</p>")
     if similar.overall:
         rows = "".join(
             f"<tr><td>{html.escape(p.student_a)}</td><td>{html.escape(p.student_b)}</td>"

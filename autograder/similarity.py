@@ -128,6 +128,7 @@ class SimilarityReport:
     kinds: dict[tuple[str, str], Counter]  # (notebook, grade_id) -> answers per kind
     titles: dict[tuple[str, str], str]  # (notebook, grade_id) -> the exercise's heading
     unreadable: list[tuple[str, str]]  # (student, notebook) whose file could not be read as a notebook
+    failed: list[tuple[str, str, str]] = field(default_factory=list)  # (notebook, grade_id, error): not compared
     compared_pairs: int = 0  # answer pairs actually compared
     seconds: float = 0.0
     # every answer pair that shares a fingerprint: (notebook, grade_id, a, b, share of a, share of b, listed)
@@ -500,8 +501,12 @@ def compare_class(submissions: Iterable[Submission], course: dict[str, SourceNot
         names = exercise_titles(source)
         for grade_id, group in sorted(exercises.items()):
             key = (notebook, grade_id)
-            flagged, scores = compare_exercise(notebook, grade_id, group, given, stubs[grade_id],
-                                               solutions.get(grade_id, ""), threshold)
+            try:
+                flagged, scores = compare_exercise(notebook, grade_id, group, given, stubs[grade_id],
+                                                   solutions.get(grade_id, ""), threshold)
+            except Exception as error:  # a fault of this stage costs one exercise's comparison, never the reports
+                similar.failed.append((notebook, grade_id, f"{type(error).__name__}: {error}"))
+                continue
             similar.pairs += flagged
             similar.compared_pairs += len(scores)
             similar.scored += [(notebook, grade_id, *score) for score in scores]

@@ -187,6 +187,22 @@ def test_odd_answers_do_not_stop_the_report() -> None:
     assert isinstance(flagged, list)
 
 
+def test_a_fault_of_the_stage_costs_one_exercise_not_the_report(klass, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, collection, _ = klass
+    real = similarity.compare_exercise
+
+    def failing(notebook, grade_id, *args):
+        if grade_id == "nb01_ex3_solution":
+            raise RuntimeError("boom")
+        return real(notebook, grade_id, *args)
+
+    monkeypatch.setattr(similarity, "compare_exercise", failing)
+    similar = similarity.compare_class(collection.submissions, {NB: similarity.release_source(NOTEBOOKS_DIR / NB)})
+    assert similar.failed == [(NB, "nb01_ex3_solution", "RuntimeError: boom")]
+    assert {m.grade_id for m in similar.pairs} == COPIED - {"nb01_ex3_solution"}
+    assert "boom" in "".join(report.similarity_section(similar))
+
+
 def test_report_section_and_csv_say_it_never_changes_a_grade(klass, tmp_path: Path) -> None:
     _, collection, similar = klass
     result = NotebookResult("ana", NB, Status.OK, score=7.0, max_score=10.0)

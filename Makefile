@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-$(TF_EXTRA)
 # Jupyter refuses to start as root ("Running as root is not recommended") unless told: containers run as root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: setup demo test test-fast test-gpu e2e release lab bench bench-sandbox lint clean
+.PHONY: setup demo test test-fast test-gpu e2e release lab bench bench-sandbox bench-similarity lint clean
 
 setup: $(STAMP)
 
@@ -56,9 +56,15 @@ release: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(ALLOW_ROOT)
 
-## bench: this grader against sequential `nbgrader autograde` on the same submissions
+## bench: sequential `nbgrader autograde` against this grader with cold and warm kernels (--jobs 1 and JOBS)
+## on notebooks 01-04 and 05-06, in one run; then the similarity stage
 bench: $(STAMP)
-	$(BIN)/python -m autograder.bench --jobs $(JOBS)
+	$(BIN)/python -m autograder.bench --kernels --jobs $(JOBS)
+	$(BIN)/python -m autograder.bench --similarity --repeat 3
+
+## bench-similarity: the similarity stage alone, on the sample class and 100 fabricated students x 6 notebooks
+bench-similarity: $(STAMP)
+	$(BIN)/python -m autograder.bench --similarity --repeat 3
 
 ## bench-sandbox: this grader with and without the kernel sandbox, side by side (the sandbox's cost)
 bench-sandbox: $(STAMP)

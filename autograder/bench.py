@@ -15,6 +15,11 @@ start and TensorFlow import, the median TensorFlow import time, and whether the 
 graders give the same points to every graded cell. It is a benchmark, not a test: it
 reports what it measures and exits 0 unless a grader fails outright.
 
+``--similarity`` times the similarity stage instead (no kernel runs): on the sample class,
+and on a fabricated class (100 students x notebooks 01-06 by default) whose answers are
+the solutions and the own-words answers of ``samples``, left unanswered, disguised, copied
+from a classmate or varied at random.
+
 The functions that run real nbgrader on a folder of submissions and read per-cell
 scores out of a gradebook are shared with ``tests/test_nbgrader_equivalence.py``.
 """
@@ -22,7 +27,9 @@ scores out of a gradebook are shared with ``tests/test_nbgrader_equivalence.py``
 from __future__ import annotations
 
 import argparse
+import ast
 import os
+import random
 import re
 import shutil
 import statistics
@@ -30,14 +37,27 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from . import samples
-from .settings import ASSIGNMENT_ID, QUIET_TF_ENV, SOLUTIONS_DIR, Limits, cpu_count, source_notebooks
+from . import samples, similarity
+from .collect import collect
+from .model import nbgrader_meta
+from .settings import (
+    ASSIGNMENT_ID,
+    NOTEBOOKS_DIR,
+    QUIET_TF_ENV,
+    SAMPLE_CLASS_DIR,
+    SIMILARITY_THRESHOLD,
+    SOLUTIONS_DIR,
+    Limits,
+    cpu_count,
+    source_notebooks,
+)
 
 COURSE_ID = "course"  # the same course id as the grader's gradebook (record.COURSE_ID)
 THREAD_VARS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
@@ -265,6 +285,7 @@ class CoordinatorClock:
         self._wrap(pipeline.ResultStore, "save", "result_save")
         self._wrap(pipeline, "record_grades", "gradebook_write")
         self._wrap(report, "write_all", "reports")
+        self._wrap(pipeline.similarity, "compare_class", "similarity")
         original_pool = pipeline._run_pool
 
         def timed_pool(tasks, jobs, *args, **kwargs):
@@ -376,7 +397,7 @@ def summary(runs: list[Measurement], jobs: int, tf_times: list[float], worker_im
              f"{_median([r.timings.get('score_save_s', 0.0) for r in timed]):.2f} s, the rest is kernel "
              "shutdown and the scratch folder"))
 
-    walls, excess, prep, coll, reports, pool_excess, first_lag, tail = ([] for _ in range(8))
+    walls, excess, prep, coll, reports, pool_excess, first_lag, tail, similar = ([] for _ in range(9))
     saves, writes = [], []
     for m in runs:
         c = m.clock
@@ -386,6 +407,7 @@ def summary(runs: list[Measurement], jobs: int, tf_times: list[float], worker_im
         prep.append(c.total("prepare_course"))
         coll.append(c.total("collect"))
         reports.append(c.total("reports"))
+        similar.append(c.total("similarity"))
         pool_excess.append(c.total("pool") - work / jobs)
         saves += c.spent.get("result_save", [])
         writes += c.spent.get("gradebook_write", [])
@@ -408,6 +430,8 @@ def summary(runs: list[Measurement], jobs: int, tf_times: list[float], worker_im
              f"spawned Pythons importing autograder.pipeline (alone: {worker_import:.2f} s)"))
     say(_row("    idle cores after start-up", f"{_median(tail):.2f} core-s", "the last notebooks of an uneven split"))
     say(_row("  reports (CSV, JSON, feedback, charts)", f"{_median(reports):.2f} s", "once per run"))
+    say(_row("  similarity report (reads, never runs)", f"{_median(similar):.2f} s",
+             f"once per run: {100 * _median(similar) / _median(walls):.1f}% of the wall time"))
     say(_row("  per result: JSON / gradebook write", f"{_median(saves) * 1000:.0f} ms",
              f"/ {_median(writes) * 1000:.0f} ms (medians of {len(writes)}), while kernels run"))
     per_nb = _median(in_worker) + share
@@ -592,13 +616,112 @@ def sandbox_overhead(submissions: Path, work: Path, sources: list[Path], jobs: i
     return lines
 
 
+# --------------------------------------------------------------------------- the similarity stage
+
+
+def vary(code: str, rng: random.Random) -> str:
+    """An answer changed the way a student who started from it might: a number changed, a line added."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    starts = sorted({(n.lineno, n.col_offset) for n in ast.walk(tree) if isinstance(n, ast.stmt)
+                     and n.col_offset > 0 and not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))})
+    lines = code.split("\n")
+    for lineno, col in sorted(rng.sample(starts, min(len(starts), rng.randint(1, 3))), reverse=True):
+        at = lineno - 1
+        what = rng.randrange(3)
+        if what == 0:
+            lines[at] = re.sub(r"\b\d+\b", lambda m: str(int(m.group()) + rng.randint(1, 9)), lines[at], count=1)
+        elif what == 1:
+            lines.insert(at, " " * col + f"check_{rng.randrange(100)} = {rng.randrange(1000)}  # 확인용")
+        else:
+            lines.insert(at, " " * col + f"print({rng.choice(['shape', 'step', 'value'])!r}, {rng.randrange(100)})")
+    return "\n".join(lines)
+
+
+def fabricate_class(root: Path, students: int, sources: list[Path], seed: int = 0) -> dict[str, int]:
+    """``students`` hand-ins of every notebook, built without a kernel; returns how many answers of each kind."""
+    rng = random.Random(seed)
+    made: dict[str, int] = {}
+    for source in sources:
+        solutions = samples.answers(source.name)
+        own = samples.OWN_WORDS.get(source.name, {})
+        handed: dict[str, list[str]] = {gid: [] for gid in solutions}
+        for i in range(students):
+            nb = samples.student_edition(source.name)
+            for cell in nb.cells:
+                grade_id = nbgrader_meta(cell).get("grade_id")
+                if not nbgrader_meta(cell).get("solution"):
+                    continue
+                pool = [solutions[grade_id]] + [style[grade_id] for style in own.values()]
+                draw = rng.random()
+                if draw < 0.15:
+                    kind = "unanswered"
+                elif draw < 0.35:
+                    kind, cell.source = "solution", solutions[grade_id]
+                elif draw < 0.45:
+                    kind, cell.source = "solution disguised", samples.disguise(solutions[grade_id])
+                elif draw < 0.55 and handed[grade_id]:
+                    kind, cell.source = "copied from a classmate", samples.disguise(rng.choice(handed[grade_id]))
+                else:
+                    kind, cell.source = "varied", vary(rng.choice(pool), rng)
+                handed[grade_id].append(cell.source)
+                made[kind] = made.get(kind, 0) + 1
+            samples.write(nb, root / f"f{i + 1:03d}" / source.name)
+    return made
+
+
+def time_similarity(submissions: Path, names: list[str], work: Path, repeat: int) -> tuple[list[float], object]:
+    """Seconds of ``similarity.compare_class`` on a class folder (files read, nothing run), ``repeat`` times."""
+    course = {name: similarity.release_source(NOTEBOOKS_DIR / name) for name in names}
+    collection = collect(submissions, names, work / "unpacked")
+    times, report = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        report = similarity.compare_class(collection.submissions, course, SIMILARITY_THRESHOLD)
+        times.append(time.perf_counter() - started)
+    return times, report
+
+
+def similarity_bench(work: Path, students: int, sources: list[Path], repeat: int) -> list[str]:
+    """The similarity stage's cost on the sample class and on a fabricated class; every pair the sample class scores."""
+    lines = []
+    all_names = [p.name for p in source_notebooks(SOLUTIONS_DIR)]
+    similarity.boilerplate_hashes(["x = 1"])  # imports (copydetect, Pygments) outside the timings
+    for label, folder, names in (("sample class (data/sample_class)", SAMPLE_CLASS_DIR, all_names),
+                                 (f"fabricated class ({students} students)", work / "fabricated",
+                                  [p.name for p in sources])):
+        times, report = time_similarity(folder, names, work / label.split()[0], repeat)
+        handed_in = sum(1 for _ in folder.glob("*/*.ipynb"))
+        kinds = Counter()
+        for counts in report.kinds.values():
+            kinds.update(counts)
+        lines.append(f"{label}: {handed_in} notebook files, {len(names)} course notebooks")
+        lines.append(_row("  answers", ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))))
+        lines.append(_row("  answer pairs scored / listed", f"{report.compared_pairs} / {len(report.pairs)}",
+                          f"student pairs listed: {len(report.overall)}"))
+        lines.append(_row("  similarity stage", f"{_median(times):.2f} s",
+                          f"median of [{_fmt_list(times)}]; {1000 * _median(times) / max(handed_in, 1):.0f} ms "
+                          "per notebook file"))
+        if folder == SAMPLE_CLASS_DIR:
+            sample = report
+    lines.append("")
+    lines.append(f"sample class: every answer pair scored (threshold {SIMILARITY_THRESHOLD}; listed also needs "
+                 f"{similarity.MIN_OWN_TOKENS} matching filtered characters)")
+    for notebook, grade_id, a, b, sim_a, sim_b, listed in sample.scored:
+        lines.append(f"    {Path(notebook).stem} {grade_id:<20} {a} {b}  {sim_a:.2f} {sim_b:.2f}"
+                     f"{'  listed' if listed else ''}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2, help="parallel kernels for grade_class (default 2)")
-    parser.add_argument("--students", type=int, default=4, help="students in the class (default 4)")
-    parser.add_argument("--notebooks", nargs="+", default=["01", "02", "03"],
+    parser.add_argument("--students", type=int, help="students in the class (default 4; --similarity: 100)")
+    parser.add_argument("--notebooks", nargs="+",
                         help="notebook name prefixes each student hands in, or 'all' for every course notebook "
-                             "(00-08; default: 01 02 03)")
+                             "(00-08; default: 01 02 03; --similarity: 01 to 06)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="grade the class this many times with each grader, alternating which goes first; "
                              "medians are quoted (default 1)")
@@ -608,7 +731,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="instead of the comparison with nbgrader: this grader with and without the sandbox")
     parser.add_argument("--kernels", action="store_true",
                         help="nbgrader, cold and warm kernels (--jobs 1 and JOBS) on notebooks 01-04 and 05-06")
+    parser.add_argument("--similarity", action="store_true",
+                        help="instead of the comparison with nbgrader: the similarity stage on the sample class and "
+                             "on a fabricated class (no kernels)")
     args = parser.parse_args(argv)
+    args.students = args.students or (100 if args.similarity else 4)
+    args.notebooks = args.notebooks or (["01", "02", "03", "04", "05", "06"] if args.similarity else ["01", "02", "03"])
 
     sources = [p for p in source_notebooks(SOLUTIONS_DIR)
                if args.notebooks == ["all"] or any(p.name.startswith(x) for x in args.notebooks)]
@@ -624,6 +752,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.kernels:
             print("\n".join(kernel_comparison(work, args.students, args.jobs, args.repeat)))
+            return 0
+        if args.similarity:
+            made_kinds = fabricate_class(work / "fabricated", args.students, sources)
+            print(f"similarity benchmark: fabricated {', '.join(f'{n} {k}' for k, n in made_kinds.items())} "
+                  f"answers in {work}", file=sys.stderr, flush=True)
+            print("\n".join(similarity_bench(work, args.students, sources, args.repeat)))
             return 0
         made = build_class(work / "submissions", args.students, sources)
         print(f"benchmark: {len(made)} notebooks in {work}", file=sys.stderr, flush=True)

@@ -16,7 +16,7 @@ from .collect import CollectError
 from .model import Status
 from .report import UNSANDBOXED
 from .sandbox import MODES, SandboxUnavailable
-from .settings import Limits, cpu_count
+from .settings import SIMILARITY_THRESHOLD, Limits, cpu_count
 
 
 def _release(args: argparse.Namespace) -> int:
@@ -32,7 +32,8 @@ def _grade(args: argparse.Namespace) -> int:
                     memory_mb=args.memory_mb)
     run = grade_class(args.submissions, args.out, args.jobs, args.notebook, args.force, limits,
                       args.student_pattern, tuple(shlex.split(args.kernel_prefix)) if args.kernel_prefix else (),
-                      sandbox=args.sandbox, warm=args.kernels == "warm")
+                      sandbox=args.sandbox, warm=args.kernels == "warm",
+                      similarity_threshold=None if args.no_similarity else args.similarity_threshold)
     print_summary(run)
     if run.interrupted:
         print("interrupted: every notebook graded so far is saved; run the same command again to continue.",
@@ -62,6 +63,9 @@ def print_summary(run) -> None:
                         ("report", "class report")):
         print(f"  {label:<17} {run.outputs[kind]}")
     print(f"  {'gradebook':<17} {run.outputs['csv'].parent / 'gradebook.db'}  (nbgrader export / formgrader)")
+    if run.similar is not None:
+        print(f"  {'similar answers':<17} {run.outputs['similarity']}  ({len(run.similar.pairs)} pairs listed for a "
+              "human look in the class report; grades unchanged)")
     if run.sandbox == "none":
         print(f"\n{UNSANDBOXED}")
     else:
@@ -71,6 +75,13 @@ def print_summary(run) -> None:
     if warm:
         cold = f"; {len(graded) - warm} in cold kernels (see their notes)" if warm < len(graded) else ""
         print(f"  {warm} notebooks ran in warm kernels, forked from a parent that imported TensorFlow once{cold}")
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a share between 0 (excluded) and 1")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--kernels", choices=("warm", "cold"), default="warm",
                        help="warm (default, with the sandbox): each kernel is forked from a sandboxed parent that "
                        "imported TensorFlow once, in fresh namespaces of its own; cold: a new Python per notebook")
+    grade.add_argument("--similarity-threshold", type=_share, default=SIMILARITY_THRESHOLD, metavar="SHARE",
+                       help="list two answers to an exercise in the class report's similarity section when this "
+                       f"share (0-1) of one's own code matches the other (default {SIMILARITY_THRESHOLD}); it never "
+                       "changes a grade")
+    grade.add_argument("--no-similarity", action="store_true", help="skip the similarity report")
     grade.set_defaults(run=_grade)
     return parser
 

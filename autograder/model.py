@@ -60,6 +60,22 @@ class SourceCell:
     nbgrader: dict  # the cell's nbgrader metadata in the student edition (points, checksum, ...)
 
 
+def release_cells(cells: list[dict]) -> tuple[list[dict], dict[str, str]]:
+    """A student edition's cells as the grader keeps them (``SourceNotebook.release_cells``), and the
+    heading of the exercise each test cell belongs to (``SourceNotebook.titles``)."""
+    kept, titles, heading = [], {}, ""
+    for cell in cells:
+        meta = nbgrader_meta(cell)
+        grade_id = meta.get("grade_id")
+        if cell["cell_type"] == "markdown" and cell["source"].lstrip().startswith("#"):
+            heading = cell["source"].lstrip().splitlines()[0].lstrip("# ").strip()
+        if grade_id and meta.get("grade") and cell["cell_type"] == "code":
+            titles[grade_id] = heading
+        kept.append({"cell_type": cell["cell_type"], "source": cell["source"], "grade_id": grade_id,
+                     "solution": bool(meta.get("solution"))})
+    return kept, titles
+
+
 @dataclass(frozen=True)
 class SourceNotebook:
     """What the grader needs to know of one course notebook."""

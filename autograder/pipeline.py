@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import report
+from . import report, similarity
 from .collect import Collection, collect
 from .execute import Execution, become_subreaper, execute
 from .guard import SOCKET_NAME, is_grader_cell, protect
@@ -71,6 +71,7 @@ class ClassRun:
     outputs: dict[str, Path] = field(default_factory=dict)
     interrupted: bool = False
     sandbox: str = "none"
+    similar: similarity.SimilarityReport | None = None  # None when the similarity report was turned off
 
 
 def grade_submission(task: GradeTask) -> NotebookResult:
@@ -227,7 +228,8 @@ def _worker_loop(tasks: Connection) -> None:
 def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | None = None,
                 force: bool = False, limits: Limits | None = None, student_pattern: str | None = None,
                 command_prefix: tuple[str, ...] = (), quiet: bool = False,
-                solutions_dir: Path = SOLUTIONS_DIR, sandbox: str = "auto", warm: bool = True) -> ClassRun:
+                solutions_dir: Path = SOLUTIONS_DIR, sandbox: str = "auto", warm: bool = True,
+                similarity_threshold: float | None = similarity.SIMILARITY_THRESHOLD) -> ClassRun:
     """Grade every submission in ``submissions`` into ``out`` with ``jobs`` parallel kernels.
 
     ``warm`` forks sandboxed kernels from a warm parent (``warm.py``); it applies only with the
@@ -290,9 +292,11 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
         progress.close()
         pool.close()
         shutil.rmtree(scratch_root, ignore_errors=True)
-    outputs = report.write_all(out, current, course, collection, settings)
+    similar = None if similarity_threshold is None else similarity.compare_class(  # files only: nothing runs
+        collection.submissions, course, similarity_threshold, solutions_dir)
+    outputs = report.write_all(out, current, course, collection, settings, similar)
     return ClassRun(current, len(current) - reused, reused, collection, time.monotonic() - started,
-                    outputs, interrupted, sandbox)
+                    outputs, interrupted, sandbox, similar)
 
 
 class WorkerPool:

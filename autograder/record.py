@@ -19,7 +19,7 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 
-from .model import NotebookResult, SourceCell, SourceNotebook, Status
+from .model import NotebookResult, SourceCell, SourceNotebook, Status, nbgrader_meta, release_cells
 from .release import generate_assignment
 from .settings import ASSIGNMENT_ID
 
@@ -55,20 +55,14 @@ def prepare_course(out: Path, sources: list[Path]) -> dict[str, SourceNotebook]:
 def _source_notebook(gb: Gradebook, release_path: Path) -> SourceNotebook:
     release_nb = nbformat.read(release_path, as_version=4)
     name = release_path.name
-    cells, restore, titles = [], {}, {}
     stored = {c.name: c for c in gb.find_notebook(release_path.stem, ASSIGNMENT_ID).source_cells}
-    heading = ""
+    cells, titles = release_cells(release_nb.cells)
+    restore = {}
     for cell in release_nb.cells:
-        meta = cell.metadata.get("nbgrader") or {}
-        grade_id = meta.get("grade_id")
-        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("#"):
-            heading = cell.source.lstrip().splitlines()[0].lstrip("# ").strip()
-        if grade_id and meta.get("grade") and cell.cell_type == "code":
-            titles[grade_id] = heading
-        cells.append({"cell_type": cell.cell_type, "source": cell.source, "grade_id": grade_id,
-                      "solution": bool(meta.get("solution"))})
+        grade_id = nbgrader_meta(cell).get("grade_id")
         if grade_id and grade_id in stored:
-            restore[grade_id] = SourceCell(grade_id, cell.cell_type, stored[grade_id].source, dict(meta))
+            restore[grade_id] = SourceCell(grade_id, cell.cell_type, stored[grade_id].source,
+                                           dict(nbgrader_meta(cell)))
     return SourceNotebook(name, cells, restore, titles)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from .collect import Collection
 from .model import NotebookResult, SourceNotebook, Status
 from .settings import ASSIGNMENT_ID
+from .similarity import COMMON, COMPARED, SHORT, SOLUTION, UNANSWERED, SimilarityReport
 
 CSV_COLUMNS = ["student_id", "notebook", "score", "max_score", "status", "message", "needs_review", "notes",
                "original_name", "sandbox"]
@@ -52,8 +53,8 @@ STATUS_HELP_KO = {
 
 
 def write_all(out: Path, results: list[NotebookResult], course: dict[str, SourceNotebook],
-              collection: Collection, settings: dict) -> dict[str, Path]:
-    """Write every report for ``results``; return where each kind went."""
+              collection: Collection, settings: dict, similar: SimilarityReport | None = None) -> dict[str, Path]:
+    """Write every report for ``results`` (and the similarity report when given); return where each kind went."""
     wanted = {(s.student_id, s.notebook) for s in collection.submissions}
     results = sorted((r for r in results if (r.student_id, r.notebook) in wanted),
                      key=lambda r: (r.student_id, r.notebook))
@@ -61,8 +62,11 @@ def write_all(out: Path, results: list[NotebookResult], course: dict[str, Source
         "csv": write_csv(out / "grades.csv", results, settings.get("sandbox", "none")),
         "json": write_json(out / "results.json", results, collection, settings),
         "feedback": out / "feedback",
-        "report": write_class_report(out / "report.html", results, course, collection, settings.get("sandbox")),
+        "report": write_class_report(out / "report.html", results, course, collection, settings.get("sandbox"),
+                                     similar),
     }
+    if similar is not None:
+        paths["similarity"] = write_similarity_csv(out / "similarity.csv", similar)
     for result in results:
         write_feedback(out / "feedback" / result.student_id / (Path(result.notebook).stem + ".html"),
                        result, course.get(result.notebook))
@@ -106,7 +110,9 @@ body{font-family:system-ui,'Noto Sans KR','Malgun Gothic',sans-serif;max-width:6
 color:#222}table{border-collapse:collapse;width:100%;margin:1rem 0}th,td{border:1px solid #ccc;padding:.4rem .6rem;
 text-align:left;vertical-align:top}th{background:#f3f3f3}.pass{color:#137333}.fail{color:#b3261e}
 .note{background:#fff8e1;padding:.6rem 1rem;border-left:4px solid #f9a825}code{white-space:pre-wrap}
-img{max-width:100%}
+img{max-width:100%}.sbs{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:.5rem}
+.sbs pre{background:#f7f7f7;padding:.5rem;margin:.2rem 0;overflow-x:auto;font-size:.85rem}mark{background:#ffd54f}
+summary{cursor:pointer}
 """
 
 
@@ -199,7 +205,8 @@ def _charts(results: list[NotebookResult], course: dict[str, SourceNotebook]) ->
 
 
 def write_class_report(path: Path, results: list[NotebookResult], course: dict[str, SourceNotebook],
-                       collection: Collection, sandbox: str | None = None) -> Path:
+                       collection: Collection, sandbox: str | None = None,
+                       similar: SimilarityReport | None = None) -> Path:
     """The instructor's overview of the class (HTML with embedded charts)."""
     statuses = Counter(r.status for r in results)
     students = sorted({r.student_id for r in results})
@@ -226,6 +233,7 @@ def write_class_report(path: Path, results: list[NotebookResult], course: dict[s
                     f"<th></th></tr>{rows}</table>")
     else:
         body.append("<p>Nothing: every submission ran cleanly.</p>")
+    body += similarity_section(similar)
 
     header = "".join(f"<th>{html.escape(Path(n).stem)}</th>" for n in notebooks)
     rows = []
@@ -247,3 +255,123 @@ def write_class_report(path: Path, results: list[NotebookResult], course: dict[s
         body.append(f"<h2>Files that are not course notebooks (ignored)</h2><ul>{items}</ul>")
     path.write_text(_page(f"Class report {ASSIGNMENT_ID}", "\n".join(body)), encoding="utf-8")
     return path
+
+
+# --------------------------------------------------------------------------- similar answers
+
+SIMILARITY_CSV_COLUMNS = ["scope", "notebook", "exercise", "student_a", "student_b", "similarity", "similarity_a",
+                          "similarity_b", "exercises_flagged", "exercises_compared"]
+NEVER_A_GRADE = ("이 목록은 사람이 직접 살펴볼 답안을 알려 줄 뿐이며, 점수를 바꾸지 않습니다. "
+                 "비슷하다고 해서 베꼈다는 증거는 아닙니다. — "
+                 "This list only flags answers for a human to look at; it never changes a grade. "
+                 "Similar is not proof of copying.")
+
+
+def _pct(share: float) -> str:
+    return f"{100 * share:.0f}%"
+
+
+def write_similarity_csv(path: Path, similar: SimilarityReport) -> Path:
+    """similarity.csv: the flagged pairs per student pair and per exercise, and who handed in the solution."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=SIMILARITY_CSV_COLUMNS)
+        writer.writeheader()
+        for p in similar.overall:
+            writer.writerow({"scope": "overall", "student_a": p.student_a, "student_b": p.student_b,
+                             "similarity": f"{p.similarity:.2f}", "exercises_flagged": len(p.flagged),
+                             "exercises_compared": p.compared})
+        for m in similar.pairs:
+            writer.writerow({"scope": "exercise", "notebook": Path(m.notebook).stem, "exercise": m.grade_id,
+                             "student_a": m.student_a, "student_b": m.student_b, "similarity": f"{m.similarity:.2f}",
+                             "similarity_a": f"{m.similarity_a:.2f}", "similarity_b": f"{m.similarity_b:.2f}"})
+        for (notebook, grade_id), students in sorted(similar.same_as_solution.items()):
+            for student in students:
+                writer.writerow({"scope": "same_as_solution", "notebook": Path(notebook).stem, "exercise": grade_id,
+                                 "student_a": student})
+    return path
+
+
+def _marked(text: str, marks: list[tuple[int, int, int]]) -> str:
+    """The answer as HTML, the parts that match the other answer in <mark>."""
+    by_line: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for line, start, end in marks:
+        by_line[line].append((start, end))
+    out = []
+    for number, line in enumerate(text.split("\n")):
+        spans, merged = sorted(by_line.get(number, [])), []
+        indent = len(line) - len(line.lstrip())
+        for start, end in spans:
+            start = max(start, indent)  # mark code, not its indentation
+            if start >= end:
+                continue
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((start, end))
+        pieces, at = [], 0
+        for start, end in merged:
+            pieces.append(html.escape(line[at:start]) + "<mark>" + html.escape(line[start:end]) + "</mark>")
+            at = end
+        out.append("".join(pieces) + html.escape(line[at:]))
+    return "\n".join(out)
+
+
+def similarity_section(similar: SimilarityReport | None) -> list[str]:
+    """The class report's section on similar answers (Korean and English)."""
+    if similar is None:
+        return ["<h2 id=\"similarity\">비슷한 답안 (Similar answers)</h2>",
+                "<p>Not run this time (<code>--no-similarity</code>).</p>"]
+    kinds = Counter()
+    for counts in similar.kinds.values():
+        kinds.update(counts)
+    body = [f"<h2 id=\"similarity\">비슷한 답안 (Similar answers): {len(similar.pairs)}</h2>",
+            f'<p class="note"><b>{html.escape(NEVER_A_GRADE)}</b></p>',
+            "<p>Each exercise's answers are compared between every pair of students with copydetect (winnowed "
+            "fingerprints, as MOSS does), here on this machine. Left out as shared by everyone: the student "
+            "edition's code (the stub, the listings), the instructor's solution, and passages that many "
+            "classmates wrote alike. Renamed variables (Korean or not), strings, comments, whitespace and the "
+            "order of independent lines do not count. Listed: two answers when at least "
+            f"<b>{_pct(similar.threshold)}</b> of one's own code matches the other "
+            "(<code>--similarity-threshold</code>). Not compared: unanswered cells, answers with one line of code "
+            "of their own or too little code left to tell, and answers identical to the solution, listed apart. "
+            f"{kinds[COMPARED]} answers compared, {kinds[UNANSWERED]} unanswered, {kinds[SHORT] + kinds[COMMON]} "
+            f"too short or only common code, {kinds[SOLUTION]} the solution; {similar.compared_pairs} pairs "
+            f"scored in {similar.seconds:.1f} s.</p>"]
+    if similar.unreadable:
+        body.append("<p>Not read (not a notebook): " + ", ".join(
+            f"{html.escape(s)}/{html.escape(Path(n).stem)}" for s, n in similar.unreadable) + ".</p>")
+    for notebook, grade_id, error in similar.failed:
+        body.append(f'<p class="note">{html.escape(Path(notebook).stem)} <code>{html.escape(grade_id)}</code>: not '
+                    f"compared, the similarity stage failed ({html.escape(error)}); please report it.</p>")
+    if similar.overall:
+        rows = "".join(
+            f"<tr><td>{html.escape(p.student_a)}</td><td>{html.escape(p.student_b)}</td>"
+            f"<td>{len(p.flagged)} / {p.compared}</td><td>{_pct(p.similarity)}</td>"
+            f"<td>{', '.join(html.escape(g) for _, g in p.flagged)}</td></tr>" for p in similar.overall)
+        body.append("<h3>학생 쌍 (Pairs of students, all exercises)</h3>"
+                    "<table><tr><th>student</th><th>student</th><th>exercises listed / compared</th>"
+                    "<th>own code matching, all compared exercises</th><th>listed exercises</th></tr>"
+                    f"{rows}</table>")
+    if similar.pairs:
+        body.append("<h3>연습 문제별 (Per exercise: the two answers side by side, matching parts marked)</h3>")
+        for m in similar.pairs:
+            title = similar.titles.get((m.notebook, m.grade_id), m.grade_id)
+            body.append(
+                f"<details><summary>{html.escape(Path(m.notebook).stem)} · {html.escape(title)} "
+                f"(<code>{html.escape(m.grade_id)}</code>): <b>{html.escape(m.student_a)}</b> "
+                f"{_pct(m.similarity_a)} · <b>{html.escape(m.student_b)}</b> {_pct(m.similarity_b)}</summary>"
+                f'<div class="sbs"><div><b>{html.escape(m.student_a)}</b><pre>{_marked(m.text_a, m.marks_a)}</pre>'
+                f"</div><div><b>{html.escape(m.student_b)}</b><pre>{_marked(m.text_b, m.marks_b)}</pre></div>"
+                "</div></details>")
+    else:
+        body.append("<p>No two answers reach the threshold.</p>")
+    solution_rows = "".join(
+        f"<tr><td>{html.escape(Path(nb).stem)}</td><td>{html.escape(similar.titles.get((nb, g), g))}</td>"
+        f"<td>{', '.join(html.escape(s) for s in students)}</td></tr>"
+        for (nb, g), students in sorted(similar.same_as_solution.items()) if students)
+    body.append("<h3>모범 답안과 같은 답 (Answers identical to the instructor's solution)</h3>"
+                "<p>Up to names, comments and layout. Not evidence that these students copied each other, so they "
+                "are not paired above; whether the solution went round is for a human to judge.</p>"
+                + (f"<table><tr><th>notebook</th><th>exercise</th><th>students</th></tr>{solution_rows}</table>"
+                   if solution_rows else "<p>None.</p>"))
+    return body

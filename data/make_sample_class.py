@@ -24,11 +24,12 @@ def build(target: Path) -> list[Path]:
     by_number = {name[:2]: name for name in names}
     n01, n02, n03, n04, n05, n06, n07 = (by_number[f"{k:02d}"] for k in range(1, 8))
     files: dict[str, object] = {}
-    for name in names:  # s01: everything right
-        files[f"s2026001/{name}"] = s.perfect(name)
-    for name in names:  # s02: the first two exercises of each notebook, notebook 02 never handed in
+    for name in names:  # s01: everything right, notebook 01 in their own words
+        files[f"s2026001/{name}"] = s.in_own_words(name, "a") if name == n01 else s.perfect(name)
+    for name in names:  # s02: the first two exercises of each notebook (01 in their own words), 02 never handed in
         if name != n02:
-            files[f"s2026002/{name}"] = s.partial(name, 2)
+            files[f"s2026002/{name}"] = s.in_own_words(name, "b", lambda i, gid: i < 2) if name == n01 \
+                else s.partial(name, 2)
     for name in names:  # s03: works in Colab, downloads "Copy of ..." files
         files[f"s2026003/Copy of {Path(name).stem} (1).ipynb"] = s.saved_by_colab(s.perfect(name))
     files["s2026003/notes.txt"] = "my notes\n"
@@ -39,11 +40,12 @@ def build(target: Path) -> list[Path]:
     files[f"s2026004/{n05}"] = "{\n \"cells\": [\n  {\"cell_type\": \"code\", \"source\": \"print(1)\"\n"  # cut off
     files[f"s2026004/{n06}"] = ""
     files[f"s2026004/{n07}"] = s.partial(n07, 1)  # one exercise answered, notebook 08 never handed in
-    files[f"s2026005/{n01}"] = s.chatty_on_stderr(s.perfect(n01))  # s05: runs into every limit
+    files[f"s2026005/{n01}"] = s.chatty_on_stderr(s.in_own_words(n01, "c"))  # s05: runs into every limit
     files[f"s2026005/{n02}"] = s.with_cell(s.perfect(n02), ENDLESS_LOOP, after_setup=False)
     files[f"s2026005/{n03}"] = s.with_cell(s.perfect(n03), MEMORY_HOG, after_setup=False)
     files[f"s2026005/{n04}"] = s.with_cell(s.perfect(n04), KERNEL_EXIT)
     files[f"s2026005/{n05}"] = s.with_megabytes_of_output(s.perfect(n05), 3)
+    files[f"s2026006/{n01}"] = s.disguised(s.in_own_words(n01, "a"))  # s06: copied s01's 01 and disguised it
     shutil.rmtree(target, ignore_errors=True)
     written = []
     for relative, content in sorted(files.items()):

@@ -207,6 +207,17 @@ def test_class_report_lists_what_needs_a_human_look(graded) -> None:
     assert "notes.txt" in report
 
 
+def test_class_report_lists_the_solution_apart_and_pairs_no_one_for_handing_it_in(graded) -> None:
+    run, out, _ = graded
+    section = (out / "report.html").read_text(encoding="utf-8").split('id="similarity"', 1)[1].split("<h2>", 1)[0]
+    assert "never changes a grade" in section
+    same = section.split("identical to the instructor", 1)[1]
+    for student in ("perfect", "colab", "reshuffled", "duplicated", "megabytes", "snoop"):
+        assert student in same
+    assert run.similar is not None and run.similar.pairs == []  # a dozen copies of the solution are not a ring
+    assert (out / "similarity.csv").is_file()
+
+
 def test_student_code_sees_neither_the_answers_nor_other_students(graded) -> None:
     run, out, _ = graded
     require(run.sandbox == "bwrap", "bubblewrap cannot run here: kernels were not sandboxed")

@@ -5,7 +5,7 @@ notebooks whose outputs depend most on what a shared parent could carry over: 01
 tensors, seeded and not) and 05 (Keras layer and model names from Keras's global name
 counters, seeded weights and training). Every output of every code cell must be the same
 once what truly varies between any two runs is masked (nbval's sanitizer for the course,
-``tests/nbval_sanitize.cfg``, and where a stream was cut into messages), and every graded
+``tests/nbval_sanitize.cfg``, and how stdout and stderr were cut into messages), and every graded
 cell must get the same points.
 """
 
@@ -47,15 +47,14 @@ def outputs(out: Path, student: str, notebook: str) -> list[list[str]]:
     for cell in graded.cells:
         if cell.cell_type != "code":
             continue
-        texts: list[str] = []
+        # how stdout and stderr are cut into messages, and interleaved, depends on timing: each is joined
+        streams = {name: "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == name)
+                   for name in ("stdout", "stderr")}
+        texts = [f"{name}: {text}" for name, text in streams.items() if text]
         for output in cell.outputs:
-            if output.output_type == "stream":  # how a stream is cut into messages depends on timing: join them
-                head = f"{output.name}: "
-                if texts and texts[-1].startswith(head):
-                    texts[-1] += output.text
-                else:
-                    texts.append(head + output.text)
-            elif output.output_type == "error":
+            if output.output_type == "stream":
+                continue
+            if output.output_type == "error":
                 texts.append(f"error: {output.ename}: {output.evalue}")
             else:
                 texts.append(f"{output.output_type}: {output.get('data', {}).get('text/plain', '')}")

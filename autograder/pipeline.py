@@ -15,6 +15,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections import deque
@@ -280,12 +281,13 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
     interrupted = False
     try:
         tasks.sort(key=lambda t: t.submission.notebook, reverse=True)  # later notebooks run longest: start them first
-        for result in _run_pool(tasks, jobs, pool):
-            store.save(result)
-            record_grades(out, result)
-            current.append(result)
-            progress.update(f"{result.student_id}/{result.notebook}: {result.status.value}",
-                            ok=not result.needs_review)
+        with CtrlC():
+            for result in _run_pool(tasks, jobs, pool):
+                store.save(result)
+                record_grades(out, result)
+                current.append(result)
+                progress.update(f"{result.student_id}/{result.notebook}: {result.status.value}",
+                                ok=not result.needs_review)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -297,6 +299,41 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
     outputs = report.write_all(out, current, course, collection, settings, similar)
     return ClassRun(current, len(current) - reused, reused, collection, time.monotonic() - started,
                     outputs, interrupted, sandbox, similar)
+
+
+class CtrlC:
+    """Ctrl-C stops the run even when it lands where Python swallows a KeyboardInterrupt.
+
+    A KeyboardInterrupt raised while the interpreter runs a weakref callback or a ``__del__``
+    is printed as "Exception ignored" and lost, and the run would go on to the end. The
+    handler therefore also sets a flag, which the loop that waits for workers checks at
+    least every ``CHECK_EVERY_S``. Outside the main thread the default handling stays.
+    """
+
+    CHECK_EVERY_S = 1.0
+    pressed = threading.Event()
+
+    def __enter__(self) -> CtrlC:
+        CtrlC.pressed.clear()
+        try:
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # not the main thread
+            self.previous = None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+    @staticmethod
+    def _handle(signum, frame) -> None:
+        CtrlC.pressed.set()
+        raise KeyboardInterrupt
+
+    @staticmethod
+    def raise_if_pressed() -> None:
+        if CtrlC.pressed.is_set():
+            raise KeyboardInterrupt
 
 
 class WorkerPool:
@@ -365,7 +402,9 @@ def _run_pool(tasks: list[GradeTask], jobs: int, pool: WorkerPool | None = None)
                         pool.slots[index][1].send(task)
                     except OSError:  # the idle worker died: it will be replaced below
                         pass
-            ready = wait([pool.slots[i][1] for i in running] + [pool.slots[i][0].sentinel for i in running])
+            ready = wait([pool.slots[i][1] for i in running] + [pool.slots[i][0].sentinel for i in running],
+                         timeout=CtrlC.CHECK_EVERY_S)
+            CtrlC.raise_if_pressed()
             for index in list(running):
                 process, pipe = pool.slots[index]
                 if pipe in ready or process.sentinel in ready:

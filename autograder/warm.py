@@ -111,11 +111,11 @@ class WarmParent:
                                   "so forking it is not safe")
         self.start_s = time.monotonic() - started
 
-    def start_kernel(self, connection_file: str, env: dict[str, str]) -> int:
-        """Fork a kernel for ``connection_file``; the host PID of its namespace's init."""
+    def start_kernel(self, arguments: list[str], env: dict[str, str]) -> int:
+        """Fork a kernel started with ipykernel's command-line ``arguments``; the host PID of its namespace's init."""
         if self.process.poll() is not None:
             raise WarmUnavailable(f"the warm parent has exited ({self.process.returncode})")
-        request = {"connection_file": connection_file, "env": dict(env, **SANDBOX_ENV), "cwd": WORKDIR,
+        request = {"argv": arguments, "env": dict(env, **SANDBOX_ENV), "cwd": WORKDIR,
                    "tmpfs": [[path, size * 2**20] for path, size in zip(
                        tmpfs_paths(), (self.limits.workdir_mb, self.limits.tmp_mb, self.limits.shm_mb), strict=True)],
                    "keep": [str(self.ipc), *interpreter_paths()]}
@@ -193,7 +193,10 @@ class WarmKernelManager(PrefixedKernelManager):
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
         assert self.warm is not None and self.provisioner is not None
-        init = self.warm.start_kernel(self.connection_file, dict(kw.get("env") or {}))
+        if "ipykernel_launcher" not in kernel_cmd:
+            raise WarmUnavailable(f"a warm parent can only start ipykernel, not {kernel_cmd}")
+        arguments = kernel_cmd[kernel_cmd.index("ipykernel_launcher") + 1:]  # -f FILE and what nbclient adds
+        init = self.warm.start_kernel(arguments, dict(kw.get("env") or {}))
         if self.group is not None:
             self.group.adopt([init, *_descendants(init)])
         self.provisioner.process = HostProcess(init)

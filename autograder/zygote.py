@@ -24,8 +24,9 @@ is a dictionary lookup, not three seconds of CPU. Nothing in the zygote has buil
 made a tensor or seeded a generator, so Keras's name counters, TensorFlow's eager context
 and the random states start in the kernel as they do in a cold one.
 
-Protocol (JSON lines): the zygote prints ``{"ready": seconds}`` after its imports; each
-request ``{"connection_file", "env", "cwd", "tmpfs": [[path, bytes], ...], "keep": [path, ...]}`` is answered
+Protocol (JSON lines): the zygote prints ``{"ready": seconds, "threads": n}`` after its imports;
+each request ``{"argv": ipykernel's arguments, "env", "cwd", "tmpfs": [[path, bytes], ...],
+"keep": [path, ...]}`` is answered
 with ``{"init_pid": pid}`` (the init's PID in the zygote's PID namespace) or
 ``{"error": text}``.
 """
@@ -163,7 +164,7 @@ def run_kernel(request):
     prctl(PR_SET_DUMPABLE, 1)  # the grader reads its memory use, as for a cold kernel
     reseed()
     size_blas_threads()
-    sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
+    sys.argv = ["ipykernel_launcher", *request["argv"]]  # as a cold kernel's command line has them
     from ipykernel import kernelapp
 
     kernelapp.launch_new_instance()

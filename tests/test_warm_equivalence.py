@@ -1,6 +1,6 @@
 """A notebook graded in a warm kernel gets the same outputs and the same points as in a cold one.
 
-The sample class is graded twice, with ``--kernels cold`` and ``--kernels warm``, on the
+Three students of the sample class are graded twice, with ``--kernels cold`` and ``--kernels warm``, on the
 notebooks whose outputs depend most on what a shared parent could carry over: 01 (random
 tensors, seeded and not) and 05 (Keras layer and model names from Keras's global name
 counters, seeded weights and training). Every output of every code cell must be the same
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import configparser
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -24,6 +25,7 @@ from tests.course import source_numbered
 
 pytestmark = pytest.mark.notebook
 NOTEBOOKS = [source_numbered(n).stem for n in ("01", "05")]
+STUDENTS = ("s2026001", "s2026002", "s2026003")
 
 
 def sanitizer():
@@ -64,10 +66,13 @@ def outputs(out: Path, student: str, notebook: str) -> list[list[str]]:
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory):
+    klass = tmp_path_factory.mktemp("class")
+    for student in STUDENTS:  # a perfect hand-in, a partial one, and one saved by Colab (the whole class: CI time)
+        shutil.copytree(SAMPLE_CLASS_DIR / student, klass / student)
     runs = {}
     for kernels in ("cold", "warm"):
         out = tmp_path_factory.mktemp(kernels) / "out"
-        run = grade_class(SAMPLE_CLASS_DIR, out, jobs=2, notebooks=NOTEBOOKS, quiet=True, warm=kernels == "warm")
+        run = grade_class(klass, out, jobs=2, notebooks=NOTEBOOKS, quiet=True, warm=kernels == "warm")
         runs[kernels] = (out, {(r.student_id, r.notebook): r for r in run.results})
     return runs
 
@@ -76,7 +81,7 @@ def test_the_warm_run_really_used_warm_kernels_and_the_cold_run_cold_ones(both) 
     _, cold = both["cold"]
     _, warm = both["warm"]
     graded = [key for key, r in cold.items() if "cells_s" in r.timings]
-    assert len(graded) >= 8
+    assert len(graded) >= 5
     assert {cold[k].timings["warm_kernel"] for k in graded} == {0.0}
     assert {warm[k].timings["warm_kernel"] for k in graded} == {1.0}
 

@@ -288,11 +288,11 @@ class CoordinatorClock:
         self._wrap(pipeline.similarity, "compare_class", "similarity")
         original_pool = pipeline._run_pool
 
-        def timed_pool(tasks, jobs, *args, **kwargs):
+        def timed_pool(tasks, pool):
             self.pool_started = time.perf_counter()
-            for result in original_pool(tasks, jobs, *args, **kwargs):
-                self.arrivals.append((time.perf_counter(), result))
-                yield result
+            for task, graded in original_pool(tasks, pool):
+                self.arrivals.append((time.perf_counter(), graded.result))
+                yield task, graded
             self.spent["pool"] = [time.perf_counter() - self.pool_started]
 
         pipeline._run_pool = timed_pool

@@ -26,15 +26,24 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from .pipeline import grade_class  # keeps `autograder release` light
+    from .pipeline import WorkersLost, grade_class  # keeps `autograder release` light
 
     limits = Limits(cell_timeout_s=args.cell_timeout, notebook_timeout_s=args.notebook_timeout,
                     memory_mb=args.memory_mb)
-    run = grade_class(args.submissions, args.out, args.jobs, args.notebook, args.force, limits,
-                      args.student_pattern, tuple(shlex.split(args.kernel_prefix)) if args.kernel_prefix else (),
-                      sandbox=args.sandbox, warm=args.kernels == "warm",
-                      similarity_threshold=None if args.no_similarity else args.similarity_threshold)
+    try:
+        run = grade_class(args.submissions, args.out, args.jobs, args.notebook, args.force, limits,
+                          args.student_pattern, tuple(shlex.split(args.kernel_prefix)) if args.kernel_prefix else (),
+                          sandbox=args.sandbox, warm=args.kernels == "warm",
+                          similarity_threshold=None if args.no_similarity else args.similarity_threshold,
+                          scheduler=args.scheduler)
+    except WorkersLost as error:  # before the first task: no cluster to grade on
+        print(f"autograder: {error}", file=sys.stderr)
+        return 2
     print_summary(run)
+    if run.stopped:
+        print(f"stopped: {run.stopped}; every notebook graded so far is saved: run the same command again to "
+              "continue.", file=sys.stderr)
+        return 1
     if run.interrupted:
         print("interrupted: every notebook graded so far is saved; run the same command again to continue.",
               file=sys.stderr)
@@ -58,7 +67,7 @@ def print_summary(run) -> None:
         print(f"{notebook:<28} {mean:>7.2f} {rows[0].max_score:>5g}  {counts}")
     review = sum(r.needs_review for r in run.results)
     print(f"\n{len(run.collection.students)} students: {run.graded_now} notebooks graded now, {run.reused} unchanged "
-          f"and kept, {review} need a human look; {run.wall_s:.1f} s.")
+          f"and kept, {review} need a human look; {run.wall_s:.1f} s on {run.workers}.")
     for kind, label in (("csv", "grades CSV"), ("json", "per-test results"), ("feedback", "feedback"),
                         ("report", "class report")):
         print(f"  {label:<17} {run.outputs[kind]}")
@@ -96,7 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("submissions", type=Path,
                        help="folder of STUDENT_ID/NOTEBOOK.ipynb, or an LMS download (.zip or folder)")
     grade.add_argument("--out", type=Path, required=True, help="output folder (gradebook, CSV, feedback, report)")
-    grade.add_argument("--jobs", type=int, default=cpu_count(), help="parallel kernels (default: CPU cores)")
+    grade.add_argument("--jobs", type=int, default=cpu_count(),
+                       help="parallel kernels on this machine (default: CPU cores); unused with --scheduler")
+    grade.add_argument("--scheduler", metavar="local:N | tcp://HOST:PORT",
+                       help="grade on a Dask cluster instead of this machine's worker processes: local:N starts a "
+                       "LocalCluster of N worker processes, tcp://HOST:PORT sends one task per notebook to a running "
+                       "scheduler (README, 'Scale-out'); the gradebook and results are written here either way")
     grade.add_argument("--notebook", action="append", help="grade only this notebook (repeatable), e.g. 01_tensors")
     grade.add_argument("--force", action="store_true", help="regrade even submissions graded before and unchanged")
     grade.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout_s, help="seconds per cell")

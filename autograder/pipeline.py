@@ -1,15 +1,18 @@
 """The grading pipeline: collect → normalize → execute → score → record → report.
 
-``grade_submission`` runs the middle stages for one notebook in a worker process and
-returns a plain ``NotebookResult``; ``grade_class`` is the coordinator: it prepares the
-gradebook, hands submissions to a pool of workers, and records each result as it
-arrives (the only writer of the gradebook and the result store), so an interrupted run
-keeps every finished grade and a rerun picks up where it stopped.
+``grade_submission`` runs the middle stages for one notebook in a worker process: it takes
+plain data (the hand-in's bytes, the source notebook, the limits) and returns plain data
+(a ``NotebookResult`` and the graded notebook), so the same task runs in a local worker
+process or on a Dask cluster (``dask_backend.py``). ``grade_class`` is the coordinator: it
+prepares the gradebook, hands tasks to the workers, and keeps each result as it arrives
+(the only writer of the gradebook, the result store and the notebook copies), so an
+interrupted run keeps every finished grade and a rerun picks up where it stopped.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import shutil
 import signal
@@ -19,11 +22,12 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from typing import Protocol
 
 import nbformat
 
@@ -46,18 +50,41 @@ MAX_ATTEMPTS = 2  # a submission whose worker process itself dies is retried onc
 
 @dataclass(frozen=True)
 class GradeTask:
-    """Everything a worker needs to grade one notebook; crosses the process boundary."""
+    """Everything a worker needs to grade one notebook, as plain data: it may cross to another machine.
+
+    The worker reads no file of the coordinator's and writes none: the hand-in travels as
+    bytes (``load`` reads them just before the task is sent, so a class of thousands is
+    never held in memory at once), and the graded notebook comes back in ``Graded``.
+    """
 
     submission: Submission
     source: SourceNotebook
     limits: Limits
-    out: Path
     kernel_env: dict[str, str]
     command_prefix: tuple[str, ...] = ()
     content_key: str = ""
     sandbox: bool = False  # run the kernel under bubblewrap (see sandbox.py)
     warm: bool = True  # fork sandboxed kernels from a warm parent (see warm.py); only with the sandbox
-    scratch_root: str | None = None  # where the scratch folders of this run's kernels are made
+    scratch_root: str | None = None  # where the scratch folders of this run's kernels are made (None: TMPDIR)
+    handed_in: bytes | None = None  # the file's bytes, once loaded; None when missing or unreadable
+    unreadable: str = ""  # why the coordinator could not read the file, if it could not
+
+    def load(self) -> GradeTask:
+        """This task with the hand-in's bytes, read now by the coordinator (or why they cannot be read)."""
+        if self.submission.path is None or self.handed_in is not None:
+            return self
+        try:
+            return dataclasses.replace(self, handed_in=_read(self.submission.path), unreadable="")
+        except InvalidNotebook as error:
+            return dataclasses.replace(self, unreadable=str(error))
+
+
+@dataclass
+class Graded:
+    """What a worker sends back for one task: the result and the graded notebook (nbformat JSON), if it ran."""
+
+    result: NotebookResult
+    notebook: str | None = None
 
 
 @dataclass
@@ -73,38 +100,46 @@ class ClassRun:
     interrupted: bool = False
     sandbox: str = "none"
     similar: similarity.SimilarityReport | None = None  # None when the similarity report was turned off
+    workers: str = ""  # what graded the class: local worker processes, or a Dask cluster
+    stopped: str = ""  # why the run stopped before the end, when the workers went away (interrupted is set too)
 
 
-def grade_submission(task: GradeTask) -> NotebookResult:
+def grade_submission(task: GradeTask) -> Graded:
     """Normalize, execute and score one submission; a fault of the grader becomes a status too."""
-    sub = task.submission
-    result = NotebookResult(sub.student_id, sub.notebook, Status.OK, notes=list(sub.notes),
-                            original_name=sub.original_name, content_key=task.content_key,
-                            max_score=task.source.max_score)
+    result = new_result(task, Status.OK)
+    graded = Graded(result)
     started = time.monotonic()
     try:
-        _grade_into(result, task)
+        graded.notebook = _grade_into(result, task.load())
     except Exception as error:  # never let one submission stop the class
         result.status = Status.GRADER_ERROR
         result.message = f"the grader failed on this notebook ({type(error).__name__}: {error}); please report it"
         result.notes.append(traceback.format_exc(limit=5))
     result.timings["total_s"] = time.monotonic() - started
-    return result
+    return graded
 
 
-def _grade_into(result: NotebookResult, task: GradeTask) -> None:
+def new_result(task: GradeTask, status: Status, message: str = "") -> NotebookResult:
+    """A result for ``task`` that carries what collection noted and the key a rerun compares."""
     sub = task.submission
-    if sub.path is None:
+    return NotebookResult(sub.student_id, sub.notebook, status, message, notes=list(sub.notes),
+                          original_name=sub.original_name, content_key=task.content_key,
+                          max_score=task.source.max_score)
+
+
+def _grade_into(result: NotebookResult, task: GradeTask) -> str | None:
+    """Grade ``task`` into ``result``; the graded notebook as JSON text, or None when nothing ran."""
+    if task.submission.path is None:
         result.status, result.message = Status.MISSING, "no notebook was handed in"
-        return
+        return None
     started = time.monotonic()
     try:
-        data = _read(sub.path)
-        normalized = normalize(data, task.source)
+        if task.handed_in is None:
+            raise InvalidNotebook(task.unreadable or "the file cannot be read")
+        normalized = normalize(task.handed_in, task.source)
     except InvalidNotebook as error:
         result.status, result.message = Status.INVALID, str(error)
-        save_notebooks(task.out, sub.student_id, sub.notebook, sub.path, None)
-        return
+        return None
     result.notes += normalized.notes
     result.timings["normalize_s"] = time.monotonic() - started
     execution = _execute(task, normalized.notebook, result)
@@ -122,8 +157,9 @@ def _grade_into(result: NotebookResult, task: GradeTask) -> None:
         result.message = ("the notebook changed how the tests run, so tests from then on were not counted: "
                           + "; ".join(execution.tampered[:5]) + also)
     execution.notebook.cells = [c for c in execution.notebook.cells if not is_grader_cell(c)]
-    save_notebooks(task.out, sub.student_id, sub.notebook, sub.path, execution.notebook)
+    graded = nbformat.writes(execution.notebook)
     result.timings["score_save_s"] = time.monotonic() - started
+    return graded if graded.endswith("\n") else graded + "\n"  # as nbformat.write leaves a file
 
 
 def _execute(task: GradeTask, notebook: nbformat.NotebookNode, result: NotebookResult) -> Execution:
@@ -209,7 +245,7 @@ class WarmUp:
     """Sent to a worker before its first task: start the warm parent while the coordinator prepares the course."""
 
     kernel_env: dict[str, str]
-    scratch_root: str
+    scratch_root: str | None
 
 
 def _worker_loop(tasks: Connection) -> None:
@@ -226,15 +262,44 @@ def _worker_loop(tasks: Connection) -> None:
         tasks.send(grade_submission(task))
 
 
+class WorkersLost(RuntimeError):
+    """The workers cannot go on (a Dask scheduler lost, a worker that cannot sandbox): the run stops, grades kept."""
+
+
+class Workers(Protocol):
+    """Where tasks run: this machine's ``WorkerPool``, or a Dask cluster (``dask_backend.DaskPool``)."""
+
+    label: str  # for the summary: what graded the class
+    same_machine: bool  # the workers see the coordinator's files (its scratch folder)
+
+    def kernel_env(self) -> dict[str, str]: ...  # thread settings for the kernels, sized to the workers' machines
+    def send_to_first(self, message: WarmUp, count: int) -> None: ...
+    def results(self, tasks: list[GradeTask]) -> Iterator[tuple[GradeTask, Graded]]: ...
+    def close(self) -> None: ...
+
+
+def start_workers(jobs: int, scheduler: str | None) -> Workers:
+    """``jobs`` local worker processes, or the Dask cluster ``scheduler`` names (``local:N`` or ``tcp://...``)."""
+    if scheduler is None:
+        return WorkerPool(jobs)
+    from .dask_backend import DaskPool, parse_scheduler  # Dask is imported only when it is asked for
+
+    return DaskPool(parse_scheduler(scheduler))
+
+
 def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | None = None,
                 force: bool = False, limits: Limits | None = None, student_pattern: str | None = None,
                 command_prefix: tuple[str, ...] = (), quiet: bool = False,
                 solutions_dir: Path = SOLUTIONS_DIR, sandbox: str = "auto", warm: bool = True,
-                similarity_threshold: float | None = similarity.SIMILARITY_THRESHOLD) -> ClassRun:
+                similarity_threshold: float | None = similarity.SIMILARITY_THRESHOLD,
+                scheduler: str | None = None) -> ClassRun:
     """Grade every submission in ``submissions`` into ``out`` with ``jobs`` parallel kernels.
 
     ``warm`` forks sandboxed kernels from a warm parent (``warm.py``); it applies only with the
     bwrap sandbox and without a ``command_prefix`` (a wrapper the parent would bypass).
+    ``scheduler`` sends the notebooks to a Dask cluster instead (``local:N`` starts one of N
+    worker processes here, ``tcp://HOST:PORT`` uses a running one; ``jobs`` is then unused):
+    the tasks and the coordinator's part are the same either way.
     """
     started = time.monotonic()
     limits = limits or Limits()
@@ -245,14 +310,15 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
     selected = [p for p in sources if not notebooks or any(p.name.startswith(n) or p.stem == n for n in notebooks)]
     if not selected:
         raise ValueError(f"no course notebook matches {notebooks}; choose from {[p.stem for p in sources]}")
-    pool = WorkerPool(jobs)  # workers start (and import the grader) while nbgrader builds the gradebook
+    pool = start_workers(jobs, scheduler)  # workers start (and import the grader) while nbgrader builds the gradebook
     scratch_root = tempfile.mkdtemp(prefix="autograder-scratch-")
-    env = tf_thread_env(jobs)
+    task_scratch = scratch_root if pool.same_machine else None  # a remote worker makes its own, in its TMPDIR
+    env = pool.kernel_env()
     warm = warm and sandbox == "bwrap" and not command_prefix
     try:
         collection = collect(submissions, [p.name for p in selected], out / ".unpacked", student_pattern)
         if warm:  # the warm parents import TensorFlow while nbgrader builds the gradebook, too
-            pool.send_to_first(WarmUp(env, scratch_root), sum(s.path is not None for s in collection.submissions))
+            pool.send_to_first(WarmUp(env, task_scratch), sum(s.path is not None for s in collection.submissions))
         course = prepare_course(out, sources)
     except BaseException:
         pool.close()
@@ -274,22 +340,23 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
             current.append(previous)
             reused += 1
             continue
-        tasks.append(GradeTask(sub, course[sub.notebook], limits, out, env, tuple(command_prefix), key,
-                               sandbox == "bwrap", warm, scratch_root))
+        tasks.append(GradeTask(sub, course[sub.notebook], limits, env, tuple(command_prefix), key,
+                               sandbox == "bwrap", warm, task_scratch))
 
     progress = Progress(len(tasks), skipped=reused, stream=io.StringIO() if quiet else sys.stderr)
-    interrupted = False
+    interrupted, stopped = False, ""
     try:
         tasks.sort(key=lambda t: t.submission.notebook, reverse=True)  # later notebooks run longest: start them first
         with CtrlC():
-            for result in _run_pool(tasks, jobs, pool):
-                store.save(result)
-                record_grades(out, result)
-                current.append(result)
-                progress.update(f"{result.student_id}/{result.notebook}: {result.status.value}",
-                                ok=not result.needs_review)
+            for task, graded in _run_pool(tasks, pool):
+                keep(out, store, task, graded)
+                current.append(graded.result)
+                progress.update(f"{graded.result.student_id}/{graded.result.notebook}: "
+                                f"{graded.result.status.value}", ok=not graded.result.needs_review)
     except KeyboardInterrupt:
         interrupted = True
+    except WorkersLost as error:
+        interrupted, stopped = True, str(error)
     finally:
         progress.close()
         pool.close()
@@ -298,7 +365,24 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
         collection.submissions, course, similarity_threshold, solutions_dir)
     outputs = report.write_all(out, current, course, collection, settings, similar)
     return ClassRun(current, len(current) - reused, reused, collection, time.monotonic() - started,
-                    outputs, interrupted, sandbox, similar)
+                    outputs, interrupted, sandbox, similar, pool.label, stopped)
+
+
+def keep(out: Path, store: ResultStore, task: GradeTask, graded: Graded) -> None:
+    """The coordinator's part for one finished notebook: the copies nbgrader's tools read, the result, the gradebook.
+
+    The result is saved after the notebook copies, so a run killed in between regrades the
+    notebook rather than keeping a result without its graded copy.
+    """
+    sub = task.submission
+    save_notebooks(out, sub.student_id, sub.notebook, task.handed_in, graded.notebook)
+    store.save(graded.result)
+    record_grades(out, graded.result)
+
+
+def _run_pool(tasks: list[GradeTask], pool: Workers) -> Iterator[tuple[GradeTask, Graded]]:
+    """Yield each task with what came back for it, as workers finish (the one place the coordinator waits)."""
+    yield from pool.results(tasks)
 
 
 class CtrlC:
@@ -346,9 +430,12 @@ class WorkerPool:
     parent) therefore never turns a classmate's notebook into ``grader_error``.
     """
 
+    same_machine = True
+
     def __init__(self, jobs: int) -> None:
         self.context = get_context("spawn")
         self.slots = [self._start() for _ in range(max(1, jobs))]
+        self.label = f"{len(self.slots)} worker processes on this machine"
 
     def _start(self) -> tuple:
         ours, theirs = self.context.Pipe()
@@ -357,18 +444,58 @@ class WorkerPool:
         theirs.close()
         return process, ours
 
+    def kernel_env(self) -> dict[str, str]:
+        return tf_thread_env(len(self.slots))
+
     def replace(self, index: int) -> None:
         process, pipe = self.slots[index]
         _end(process, pipe)
         self.slots[index] = self._start()
 
-    def send_to_first(self, message: object, count: int) -> None:
+    def send_to_first(self, message: WarmUp, count: int) -> None:
         """Send ``message`` to the first ``count`` workers (those the first tasks go to)."""
         for _, pipe in self.slots[:count]:
             try:
                 pipe.send(message)
             except OSError:  # a dead worker is replaced when its first task is sent
                 pass
+
+    def results(self, tasks: Iterable[GradeTask]) -> Iterator[tuple[GradeTask, Graded]]:
+        """Yield results as workers finish; a worker that dies costs only its own task one attempt."""
+        attempts: dict[int, int] = {}
+        pending = deque(tasks)
+        running: dict[int, GradeTask] = {}  # slot index -> its task
+        try:
+            while pending or running:
+                for index in range(len(self.slots)):
+                    if index not in running and pending:
+                        task = pending.popleft().load()
+                        attempts[id(task.submission)] = attempts.get(id(task.submission), 0) + 1
+                        running[index] = task
+                        try:
+                            self.slots[index][1].send(task)
+                        except OSError:  # the idle worker died: it will be replaced below
+                            pass
+                ready = wait([self.slots[i][1] for i in running] + [self.slots[i][0].sentinel for i in running],
+                             timeout=CtrlC.CHECK_EVERY_S)
+                CtrlC.raise_if_pressed()
+                for index in list(running):
+                    process, pipe = self.slots[index]
+                    if pipe in ready or process.sentinel in ready:
+                        task = running.pop(index)
+                        graded = _receive(pipe)
+                        if graded is not None:
+                            yield task, graded
+                            continue
+                        self.replace(index)
+                        if attempts[id(task.submission)] < MAX_ATTEMPTS:
+                            pending.appendleft(task)
+                        else:
+                            yield task, worker_died(task, MAX_ATTEMPTS)
+        except BaseException:
+            for process, _ in self.slots:
+                process.terminate()
+            raise
 
     def close(self) -> None:
         for process, pipe in self.slots:
@@ -384,51 +511,8 @@ def _end(process, pipe: Connection) -> None:
         process.kill()
 
 
-def _run_pool(tasks: list[GradeTask], jobs: int, pool: WorkerPool | None = None) -> Iterator[NotebookResult]:
-    """Yield results as workers finish; a worker that dies costs only its own task one attempt."""
-    own_pool = pool is None
-    pool = pool or WorkerPool(jobs)
-    attempts = {id(t): 0 for t in tasks}
-    pending = deque(tasks)
-    running: dict[int, GradeTask] = {}  # slot index -> its task
-    try:
-        while pending or running:
-            for index in range(len(pool.slots)):
-                if index not in running and pending:
-                    task = pending.popleft()
-                    attempts[id(task)] += 1
-                    running[index] = task
-                    try:
-                        pool.slots[index][1].send(task)
-                    except OSError:  # the idle worker died: it will be replaced below
-                        pass
-            ready = wait([pool.slots[i][1] for i in running] + [pool.slots[i][0].sentinel for i in running],
-                         timeout=CtrlC.CHECK_EVERY_S)
-            CtrlC.raise_if_pressed()
-            for index in list(running):
-                process, pipe = pool.slots[index]
-                if pipe in ready or process.sentinel in ready:
-                    task = running.pop(index)
-                    result = _receive(pipe)
-                    if result is not None:
-                        yield result
-                        continue
-                    pool.replace(index)
-                    if attempts[id(task)] < MAX_ATTEMPTS:
-                        pending.appendleft(task)
-                    else:
-                        yield _worker_crashed(task)
-    except BaseException:
-        for process, _ in pool.slots:
-            process.terminate()
-        raise
-    finally:
-        if own_pool:
-            pool.close()
-
-
-def _receive(pipe: Connection) -> NotebookResult | None:
-    """The result a worker sent, or None when its process died instead."""
+def _receive(pipe: Connection) -> Graded | None:
+    """What a worker sent back, or None when its process died instead."""
     try:
         if pipe.poll():
             return pipe.recv()
@@ -437,11 +521,12 @@ def _receive(pipe: Connection) -> NotebookResult | None:
     return None
 
 
-def _worker_crashed(task: GradeTask) -> NotebookResult:
-    sub = task.submission
-    return NotebookResult(sub.student_id, sub.notebook, Status.GRADER_ERROR,
-                          "the grading process itself died twice on this notebook", max_score=task.source.max_score,
-                          original_name=sub.original_name, content_key=task.content_key, notes=list(sub.notes))
+def worker_died(task: GradeTask, times: int) -> Graded:
+    """The grade of a notebook whose grading process (not just its kernel) died ``times`` times: none, and why."""
+    return Graded(new_result(task, Status.GRADER_ERROR,
+                             f"the notebook's grading process died {times} times (the worker process itself, not "
+                             "only the notebook's kernel), so it was not graded; no other notebook was affected. "
+                             "Look at it by hand."))
 
 
 def cleanup_unpacked(out: Path) -> None:

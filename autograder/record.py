@@ -159,11 +159,8 @@ class ResultStore:
             return None
 
     def save(self, result: NotebookResult) -> None:
-        path = self._path(result.student_id, result.notebook)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
+        text = json.dumps(result.to_json(), ensure_ascii=False, indent=1)
+        _write_atomically(self._path(result.student_id, result.notebook), text.encode("utf-8"))
 
     def all(self) -> list[NotebookResult]:
         found = []
@@ -193,17 +190,20 @@ def record_grades(out: Path, result: NotebookResult) -> None:
         gb.db.commit()
 
 
-def save_notebooks(out: Path, student_id: str, notebook: str, submitted: Path | None,
-                   graded: nbformat.NotebookNode | None) -> None:
-    """Keep the handed-in file and the graded notebook where nbgrader's tools look for them."""
+def save_notebooks(out: Path, student_id: str, notebook: str, submitted: bytes | None, graded: str | None) -> None:
+    """Keep the handed-in file and the graded notebook (nbformat JSON) where nbgrader's tools look for them.
+
+    Both arrive as data, the graded one from a worker that may run on another machine;
+    each file is replaced atomically, so a run killed meanwhile leaves no half-written copy.
+    """
     if submitted is not None:
-        target = out / "submitted" / student_id / ASSIGNMENT_ID / notebook
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            shutil.copyfile(submitted, target)
-        except OSError:
-            pass  # an unreadable hand-in is already reported as invalid; there is nothing to keep
+        _write_atomically(out / "submitted" / student_id / ASSIGNMENT_ID / notebook, submitted)
     if graded is not None:
-        target = out / "autograded" / student_id / ASSIGNMENT_ID / notebook
-        target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(graded, target)
+        _write_atomically(out / "autograded" / student_id / ASSIGNMENT_ID / notebook, graded.encode("utf-8"))
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)

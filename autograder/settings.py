@@ -55,11 +55,16 @@ def tf_thread_env(workers: int) -> dict[str, str]:
     Without them every kernel sizes its TensorFlow thread pools to all cores, and N
     kernels on N cores spend their time preempting each other.
     """
-    threads = str(max(1, cpu_count() // max(1, workers)))
+    return thread_env(cpu_count() // max(1, workers))
+
+
+def thread_env(threads: int) -> dict[str, str]:
+    """TensorFlow's and OpenMP's thread pools set to ``threads`` (at least one)."""
+    value = str(max(1, threads))
     return {
-        "TF_NUM_INTRAOP_THREADS": threads,
-        "TF_NUM_INTEROP_THREADS": threads,
-        "OMP_NUM_THREADS": threads,
+        "TF_NUM_INTRAOP_THREADS": value,
+        "TF_NUM_INTEROP_THREADS": value,
+        "OMP_NUM_THREADS": value,
     }
 
 

@@ -65,10 +65,10 @@ def test_when_no_warm_parent_can_start_the_notebook_is_graded_cold_and_the_resul
     source = source_numbered("01")
     course = prepare_course(tmp_path / "out", source_notebooks())
     path = samples.write(samples.perfect(source.name), tmp_path / "class" / "s1" / source.name)
-    task = GradeTask(Submission("s1", source.name, path), course[source.name], Limits(), tmp_path / "out", {},
+    task = GradeTask(Submission("s1", source.name, path), course[source.name], Limits(), {},
                      sandbox=True, warm=True, scratch_root=str(tmp_path))
     started = time.monotonic()
-    result = pipeline.grade_submission(task)
+    result = pipeline.grade_submission(task).result
     assert isinstance(result, NotebookResult) and time.monotonic() - started < 120
     assert (result.status, result.score) == (Status.OK, 10.0)
     assert result.timings["warm_kernel"] == 0.0

@@ -47,12 +47,14 @@ KEY_SPEC_USER_KEYRING = -4
 PLANT = COMMON + '''
 import numpy as np, signal, time
 ANSWERS = ANSWERS_HERE
-for path in FILES:
-    try:
-        with open(path, "w") as f:
-            f.write(ANSWERS)
-    except OSError:
-        pass
+def _plant_files():
+    for path in FILES:
+        try:
+            with open(path, "w") as f:
+                f.write(ANSWERS)
+        except OSError:
+            pass
+_plant_files()
 _data = ANSWERS.encode()
 _libc.shmget.restype = ctypes.c_int
 _libc.shmat.restype = ctypes.c_void_p
@@ -71,12 +73,7 @@ if os.fork() == 0:  # a daemon that outlives this notebook if it can: serves and
         server.listen(5)
         server.settimeout(0.2)
         for _ in range(3000):
-            for path in FILES:
-                try:
-                    with open(path, "w") as f:
-                        f.write(ANSWERS)
-                except OSError:
-                    pass
+            _plant_files()
             try:
                 server.accept()[0].sendall(_data)
             except OSError:

@@ -112,7 +112,7 @@ class MemoryWatchdog(threading.Thread):
             used = _resident(members) + _tmpfs_used(members)
             self.peak_bytes = max(self.peak_bytes, used)
             self.peak_proportional_bytes = max(self.peak_proportional_bytes, proportional_bytes(
-                members if self.pss_root is None else _tree(self.pss_root)))
+                members if self.pss_root is None else process_tree(self.pss_root)))
             if used > self.limit:
                 self._trip("memory")
             elif self.max_processes and len(members) > self.max_processes:
@@ -133,7 +133,8 @@ class MemoryWatchdog(threading.Thread):
         self._stop.set()
 
 
-def _tree(pid: int) -> list[int]:
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (empty once it has ended)."""
     try:
         return [pid, *(p.pid for p in psutil.Process(pid).children(recursive=True))]
     except psutil.Error:

@@ -32,7 +32,7 @@ from pathlib import Path
 import psutil
 
 from .cgroup import KernelGroup
-from .execute import PrefixedKernelManager, kernel_env, launcher
+from .execute import PrefixedKernelManager, kernel_env, launcher, process_tree
 from .sandbox import SANDBOX_ENV, WORKDIR, SandboxLimits, bwrap_prefix, interpreter_paths, tmpfs_paths
 
 ZYGOTE_SOURCE = (Path(__file__).parent / "zygote.py").read_text(encoding="utf-8")
@@ -198,14 +198,8 @@ class WarmKernelManager(PrefixedKernelManager):
         arguments = kernel_cmd[kernel_cmd.index("ipykernel_launcher") + 1:]  # -f FILE and what nbclient adds
         init = self.warm.start_kernel(arguments, dict(kw.get("env") or {}))
         if self.group is not None:
-            self.group.adopt([init, *_descendants(init)])
+            self.group.adopt(process_tree(init))
         self.provisioner.process = HostProcess(init)
         self.provisioner.pid, self.provisioner.pgid = init, None
         self._reconcile_connection_info(self.provisioner.connection_info)
 
-
-def _descendants(pid: int) -> list[int]:
-    try:
-        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
-    except psutil.Error:
-        return []

@@ -57,9 +57,11 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(ALLOW_ROOT)
 
 ## bench: sequential `nbgrader autograde` against this grader with cold and warm kernels (--jobs 1 and JOBS)
-## on notebooks 01-04 and 05-06, in one run; then the similarity stage
+## on notebooks 01-04 and 05-06, in one run; the process pool against Dask LocalClusters (1 and JOBS workers);
+## then the similarity stage
 bench: $(STAMP)
 	$(BIN)/python -m autograder.bench --kernels --jobs $(JOBS)
+	$(BIN)/python -m autograder.bench --dask --jobs $(JOBS)
 	$(BIN)/python -m autograder.bench --similarity --repeat 3
 
 ## bench-similarity: the similarity stage alone, on the sample class and 100 fabricated students x 6 notebooks

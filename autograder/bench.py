@@ -594,6 +594,162 @@ def kernel_summary(sets: dict[str, list[Path]], made: dict[str, dict], theirs: d
     return lines
 
 
+# --------------------------------------------------------------------------- the process pool against Dask
+
+CAPACITY = (1000, 8, 30 * 60)  # the README's capacity plan: students, notebooks each, turnaround (s)
+
+
+@dataclass
+class BackendRun:
+    """One ``grade_class`` run of the class on the process pool or a Dask LocalCluster."""
+
+    backend: str  # "pool" or "dask"
+    workers: int
+    wall_s: float
+    cpu_s: float  # busy CPU-seconds of the whole machine during the run (every process: coordinator, workers, kernels)
+    results: list
+    scores: Scores
+    worker_pss_mb: list[float] = field(default_factory=list)  # each Dask worker process itself, before it closed
+
+    @property
+    def label(self) -> str:
+        return f"process pool, --jobs {self.workers}" if self.backend == "pool" else \
+            f"Dask, --scheduler local:{self.workers}"
+
+    @property
+    def graded(self) -> list:
+        return [r for r in self.results if "total_s" in r.timings and "cells_s" in r.timings]
+
+
+def busy_cpu_s() -> float:
+    """CPU-seconds this machine has spent busy since boot (all cores; idle and I/O wait left out)."""
+    import psutil
+
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
+def worker_pss_mb() -> float:
+    """Run on a Dask worker: the worker process's own proportional memory (its kernels are counted per notebook)."""
+    import psutil
+
+    return psutil.Process().memory_full_info().pss / 2**20
+
+
+class WorkerMemory:
+    """Reads every Dask worker's own memory just before ``grade_class`` closes its cluster."""
+
+    def __init__(self) -> None:
+        self.pss_mb: list[float] = []
+
+    def __enter__(self) -> WorkerMemory:
+        from . import dask_backend
+
+        self._original = original = dask_backend.DaskPool.close
+
+        def close(pool) -> None:
+            try:
+                self.pss_mb += list(pool.client.run(worker_pss_mb).values())
+            finally:
+                original(pool)
+
+        dask_backend.DaskPool.close = close
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from . import dask_backend
+
+        dask_backend.DaskPool.close = self._original
+
+
+def run_backend(submissions: Path, out: Path, sources: list[Path], backend: str, workers: int) -> BackendRun:
+    from .pipeline import grade_class
+
+    with WorkerMemory() as memory:
+        cpu, started = busy_cpu_s(), time.perf_counter()
+        run = grade_class(submissions, out, workers, notebooks=[p.stem for p in sources], force=True, quiet=True,
+                          scheduler=f"local:{workers}" if backend == "dask" else None)
+        wall, cpu = time.perf_counter() - started, busy_cpu_s() - cpu
+    return BackendRun(backend, workers, wall, cpu, run.results, gradebook_scores(out / "gradebook.db"), memory.pss_mb)
+
+
+def dask_comparison(work: Path, students: int, sources: list[Path], jobs: int, repeat: int) -> list[str]:
+    """The same class graded on the process pool and on Dask LocalClusters (1 and ``jobs`` workers), in one run."""
+    made = build_class(work / "submissions", students, sources)
+    configs = [(backend, n) for backend in ("pool", "dask") for n in sorted({1, jobs})]
+    runs: dict[tuple[str, int], list[BackendRun]] = {}
+    for i in range(repeat):
+        for backend, n in (configs if i % 2 == 0 else configs[::-1]):
+            print(f"run {i + 1}/{repeat}: {backend}, {n} worker(s) ...", file=sys.stderr, flush=True)
+            out = work / f"run{i + 1}" / f"{backend}-{n}"
+            runs.setdefault((backend, n), []).append(run_backend(work / "submissions", out, sources, backend, n))
+    return dask_summary(runs, made, jobs)
+
+
+def dask_summary(runs: dict[tuple[str, int], list[BackendRun]], made: dict[tuple[str, str], str],
+                 jobs: int) -> list[str]:
+    lines: list[str] = []
+    say = lines.append
+    n = len(made)
+    say(f"class: {len({s for s, _ in made})} students x {len({nb for _, nb in made})} notebooks = {n} notebooks "
+        f"(perfect, partial and blank in turn), warm kernels; {cpu_count()} cores; medians over "
+        f"{len(next(iter(runs.values())))} run(s)")
+    say("  wall: grade_class from call to return (cluster start, gradebook, grading, reports); CPU: the whole")
+    say("  machine's busy CPU-seconds meanwhile; worker: one worker's time per notebook (mean total_s);")
+    say("  PSS: a notebook's warm parent and kernel at their peak (median / largest)")
+    say(f"  {'':<30}{'wall':>9}{'per nb':>9}{'CPU/nb':>9}{'worker/nb':>11}{'PSS med':>10}{'PSS max':>10}")
+    for group in runs.values():
+        graded = [r for run in group for r in run.graded]
+        pss = [r.timings.get("peak_pss_mb", 0.0) for r in graded]
+        wall = _median([r.wall_s for r in group])
+        say(f"  {group[0].label:<30}{wall:>7.1f} s{wall / n:>7.2f} s"
+            f"{_median([r.cpu_s / n for r in group]):>7.2f} s"
+            f"{statistics.fmean([r.timings['total_s'] for r in graded]):>9.2f} s"
+            f"{_median(pss):>7.0f} MB{max(pss, default=0.0):>7.0f} MB")
+    dask = runs.get(("dask", jobs), [])
+    if dask:
+        worker_own = [mb for run in dask for mb in run.worker_pss_mb]
+        say(f"  a Dask worker process itself (PSS, before its cluster closed): median {_median(worker_own):.0f} MB, "
+            f"largest {max(worker_own, default=0.0):.0f} MB")
+        say("")
+        say(capacity(dask, n))
+    say("")
+    reference = runs[("pool", jobs)][0]
+    for group in runs.values():
+        for i, run in enumerate(group):
+            same, differences = compare(run.scores, reference.scores, sorted(made))
+            verdict = "the same points as the process pool" if not differences else f"{len(differences)} DIFFERENCES"
+            say(f"scores, {run.label}, run {i + 1}: {same}/{same + len(differences)} graded cells: {verdict}")
+            for line in differences[:10]:
+                say(f"    {line}")
+    return lines
+
+
+def capacity(dask: list[BackendRun], n: int) -> str:
+    """The README's capacity plan from this run's Dask figures (``CAPACITY``: students, notebooks, turnaround).
+
+    A notebook costs a worker ``worker/nb`` seconds on one core (one single-thread worker per
+    core, the cores all busy); the one-off costs of a run (cluster and warm-parent start,
+    gradebook, reports) are what ``CPU/nb`` adds on top in a class this small.
+    """
+    students, notebooks, turnaround = CAPACITY
+    total = students * notebooks
+    busy = statistics.fmean([r.timings["total_s"] for run in dask for r in run.graded])
+    lines = [f"capacity for {students} students x {notebooks} notebooks = {total} notebooks, at {busy:.2f} s of one "
+             f"worker (one core) per notebook: {total * busy / 3600:.1f} CPU-hours; "
+             f"{-(-total * busy // turnaround):.0f} single-thread workers for a {turnaround / 60:.0f}-minute "
+             "turnaround",
+             "per notebook at this setting (mean worker seconds / largest peak PSS):"]
+    by_notebook: dict[str, list] = {}
+    for run in dask:
+        for r in run.graded:
+            by_notebook.setdefault(r.notebook, []).append(r)
+    for name, results in sorted(by_notebook.items()):
+        lines.append(f"    {Path(name).stem:<28}{statistics.fmean([r.timings['total_s'] for r in results]):>7.2f} s"
+                     f"{max(r.timings.get('peak_pss_mb', 0.0) for r in results):>7.0f} MB")
+    return "\n".join(lines)
+
+
 def sandbox_overhead(submissions: Path, work: Path, sources: list[Path], jobs: int, repeat: int) -> list[str]:
     """Grade the same class with and without the sandbox, alternating; per-notebook medians side by side."""
     from .pipeline import grade_class
@@ -731,12 +887,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="instead of the comparison with nbgrader: this grader with and without the sandbox")
     parser.add_argument("--kernels", action="store_true",
                         help="nbgrader, cold and warm kernels (--jobs 1 and JOBS) on notebooks 01-04 and 05-06")
+    parser.add_argument("--dask", action="store_true",
+                        help="instead of the comparison with nbgrader: the process pool against Dask LocalClusters, "
+                             "1 and JOBS workers each, warm kernels (default notebooks 01-04)")
     parser.add_argument("--similarity", action="store_true",
                         help="instead of the comparison with nbgrader: the similarity stage on the sample class and "
                              "on a fabricated class (no kernels)")
     args = parser.parse_args(argv)
     args.students = args.students or (100 if args.similarity else 4)
-    args.notebooks = args.notebooks or (["01", "02", "03", "04", "05", "06"] if args.similarity else ["01", "02", "03"])
+    args.notebooks = args.notebooks or (["01", "02", "03", "04", "05", "06"] if args.similarity else
+                                        ["01", "02", "03", "04"] if args.dask else ["01", "02", "03"])
 
     sources = [p for p in source_notebooks(SOLUTIONS_DIR)
                if args.notebooks == ["all"] or any(p.name.startswith(x) for x in args.notebooks)]
@@ -752,6 +912,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.kernels:
             print("\n".join(kernel_comparison(work, args.students, args.jobs, args.repeat)))
+            return 0
+        if args.dask:
+            print("\n".join(dask_comparison(work, args.students, sources, args.jobs, args.repeat)))
             return 0
         if args.similarity:
             made_kinds = fabricate_class(work / "fabricated", args.students, sources)

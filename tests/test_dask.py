@@ -18,6 +18,7 @@ with a plain message after three workers died, costing no classmate.
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import shutil
 import signal
@@ -26,11 +27,12 @@ import time
 from pathlib import Path
 
 import pytest
-from distributed import default_client
+from distributed import Client, LocalCluster, default_client
 
 from autograder import samples
-from autograder.dask_backend import ALLOWED_FAILURES, parse_scheduler
-from autograder.pipeline import grade_class
+from autograder.dask_backend import ALLOWED_FAILURES, DaskPool, GradingWorker, parse_scheduler
+from autograder.model import SourceNotebook, Status, Submission
+from autograder.pipeline import GradeTask, grade_class
 from autograder.report import CSV_COLUMNS
 from autograder.settings import ASSIGNMENT_ID, SAMPLE_CLASS_DIR, Limits
 from tests.course import source_numbered
@@ -40,7 +42,7 @@ NB01 = source_numbered("01").name
 LIMITS = Limits(cell_timeout_s=60, notebook_timeout_s=240)
 KILLED_ONCE = ("asleep", NB01)
 KILLS_EVERY_WORKER = "always"
-SLEEP = "import time\ntime.sleep(8)  # long enough to be caught mid-notebook"
+SLEEP = "import time\ntime.sleep(5)  # long enough to be caught mid-notebook"
 
 
 class WorkerKiller(threading.Thread):
@@ -59,7 +61,7 @@ class WorkerKiller(threading.Thread):
         self.done = threading.Event()
 
     def run(self) -> None:
-        started: dict[str, float] = {}
+        started: dict[tuple, float] = {}
         while not self.done.wait(0.2):
             try:
                 client = default_client()  # grade_class's own, once its cluster is up
@@ -67,7 +69,7 @@ class WorkerKiller(threading.Thread):
             except Exception:  # not started yet, or closing
                 continue
             for address, keys in processing.items():
-                held = {held_task(key): key for key in keys if key.startswith("grade-")}
+                held = {held_task(key): key for key in keys if isinstance(key, tuple) and key[0] == "grade"}
                 watched = [task for task in held if task[0] == self.always or
                            (task == self.once and not any(self.once in kill for kill in self.kills))]
                 running = executing(client, address) if watched else []
@@ -89,7 +91,7 @@ class WorkerKiller(threading.Thread):
         time.sleep(1)  # let the scheduler see it gone before looking again
 
 
-def executing(client, address: str) -> list[str]:
+def executing(client, address: str) -> list:
     """The keys of the tasks a worker is running now (not those queued on it)."""
     try:
         return client.run(running_keys, workers=[address])[address]
@@ -97,14 +99,13 @@ def executing(client, address: str) -> list[str]:
         return []
 
 
-def running_keys(dask_worker) -> list[str]:
+def running_keys(dask_worker) -> list:
     return [ts.key for ts in dask_worker.state.executing]
 
 
-def held_task(key: str) -> tuple[str, str]:
-    """(student, notebook file) of a grading task's key, ``grade-STUDENT-NOTEBOOK-UNIQUE``."""
-    _, student, notebook, _ = key.split("-")
-    return student, notebook + ".ipynb"
+def held_task(key: tuple) -> tuple[str, str]:
+    """(student, notebook file) of a grading task's key, ``("grade", UNIQUE, STUDENT, NOTEBOOK)``."""
+    return key[2], key[3] + ".ipynb"
 
 
 HEADER = ",".join(CSV_COLUMNS)
@@ -127,7 +128,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict:
     samples.write(samples.perfect(NB01), klass / KILLS_EVERY_WORKER / NB01)
     same = {"jobs": 2, "notebooks": ["01"], "limits": LIMITS, "quiet": True, "similarity_threshold": None}
     pool = grade_class(klass, root / "pool", **same)
-    killer = WorkerKiller(once=KILLED_ONCE, always=KILLS_EVERY_WORKER, after_s=3)
+    killer = WorkerKiller(once=KILLED_ONCE, always=KILLS_EVERY_WORKER, after_s=2)
     killer.start()
     try:
         dask = grade_class(klass, root / "dask", **same, scheduler="local:2")
@@ -192,3 +193,28 @@ def test_a_scheduler_is_local_n_or_an_address() -> None:
     for wrong in ("local:0", "local", "grader-head:8786", "http://grader-head:8786"):
         with pytest.raises(ValueError, match="local:N .* or tcp://HOST:PORT"):
             parse_scheduler(wrong)
+
+
+def test_a_tcp_scheduler_runs_the_same_tasks_on_workers_made_grading_workers(tmp_path: Path) -> None:
+    """A cluster reached by address, as a remote one is: tasks that need no kernel, so no gradebook either."""
+    source = SourceNotebook(NB01, [], {})
+    handed_in = tmp_path / "broken" / NB01
+    handed_in.parent.mkdir()
+    handed_in.write_text('{"cells": [', encoding="utf-8")
+    tasks = [GradeTask(Submission("absent", NB01, None), source, LIMITS, {}),
+             GradeTask(Submission("broken", NB01, handed_in), source, LIMITS, {})]
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
+        with pytest.warns(UserWarning, match="allowed-failures 3 and worker-saturation 1.1; README"):
+            pool = DaskPool(parse_scheduler(cluster.scheduler_address))  # Dask's defaults: the grader says so
+        try:
+            assert (pool.same_machine, pool.kernel_env()["OMP_NUM_THREADS"]) == (False, "1")
+            back = {task.submission.student_id: (task, graded) for task, graded in pool.results(tasks)}
+        finally:
+            pool.close()
+        plugins = client.run(lambda dask_worker: list(dask_worker.plugins))
+        assert plugins and all(GradingWorker.name in names for names in plugins.values())
+    assert back["absent"][1].result.status is Status.MISSING
+    task, graded = back["broken"]
+    assert (graded.result.status, graded.notebook) == (Status.INVALID, None)
+    assert task.handed_in == handed_in.read_bytes()  # read by the coordinator, sent as bytes

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import io
+import os
 import shutil
 import signal
 import sys
@@ -22,12 +23,13 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import nbformat
 
@@ -223,6 +225,7 @@ class WarmSlot:
 
 
 _WARM = WarmSlot()
+T = TypeVar("T")
 
 
 def _read(path: Path) -> bytes:
@@ -345,6 +348,9 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
 
     progress = Progress(len(tasks), skipped=reused, stream=io.StringIO() if quiet else sys.stderr)
     interrupted, stopped = False, ""
+    # files only, nothing runs: it uses a core that the kernels leave idle, at the lowest priority
+    similar_later = None if similarity_threshold is None else in_background(
+        similarity.compare_class, collection.submissions, course, similarity_threshold, solutions_dir)
     try:
         tasks.sort(key=lambda t: t.submission.notebook, reverse=True)  # later notebooks run longest: start them first
         with CtrlC():
@@ -361,11 +367,29 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
         progress.close()
         pool.close()
         shutil.rmtree(scratch_root, ignore_errors=True)
-    similar = None if similarity_threshold is None else similarity.compare_class(  # files only: nothing runs
-        collection.submissions, course, similarity_threshold, solutions_dir)
+    similar = None if similar_later is None else similar_later.result()
     outputs = report.write_all(out, current, course, collection, settings, similar)
     return ClassRun(current, len(current) - reused, reused, collection, time.monotonic() - started,
                     outputs, interrupted, sandbox, similar, pool.label, stopped)
+
+
+def in_background(function: Callable[..., T], *args) -> Future[T]:
+    """``function(*args)`` in a thread of its own at the lowest CPU priority, so that it takes only
+    what the kernels leave (Linux gives each thread its own nice value)."""
+    later: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except (OSError, AttributeError):
+            pass
+        try:
+            later.set_result(function(*args))
+        except BaseException as error:  # handed to whoever asks for the result
+            later.set_exception(error)
+
+    threading.Thread(target=run, name=getattr(function, "__name__", "background"), daemon=True).start()
+    return later
 
 
 def keep(out: Path, store: ResultStore, task: GradeTask, graded: Graded) -> None:
@@ -448,8 +472,7 @@ class WorkerPool:
         return tf_thread_env(len(self.slots))
 
     def replace(self, index: int) -> None:
-        process, pipe = self.slots[index]
-        _end(process, pipe)
+        _end(self.slots[index])
         self.slots[index] = self._start()
 
     def send_to_first(self, message: WarmUp, count: int) -> None:
@@ -498,17 +521,20 @@ class WorkerPool:
             raise
 
     def close(self) -> None:
-        for process, pipe in self.slots:
-            _end(process, pipe)
+        _end(*self.slots)
 
 
-def _end(process, pipe: Connection) -> None:
-    pipe.close()
-    if process.is_alive():
-        process.terminate()
-        process.join(5)
-    if process.is_alive():
-        process.kill()
+def _end(*slots: tuple) -> None:
+    """Stop these workers together: each ends its warm parent and kernels on SIGTERM, at the same time."""
+    for process, pipe in slots:
+        pipe.close()
+        if process.is_alive():
+            process.terminate()
+    deadline = time.monotonic() + 5
+    for process, _ in slots:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
 
 
 def _receive(pipe: Connection) -> Graded | None:

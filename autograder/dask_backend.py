@@ -134,6 +134,8 @@ class DaskPool:
     address is reported before anything else is done.
     """
 
+    shares_zygote = False  # each Dask worker starts its own warm parent
+
     def __init__(self, scheduler: Scheduler) -> None:
         self.scheduler = scheduler
         self.cluster: LocalCluster | None = None

@@ -63,8 +63,8 @@ class Execution:
     kernel_start_s: float = 0.0
     cells_s: float = 0.0
     peak_memory_bytes: int = 0  # resident memory of the kernel's processes plus their tmpfs files, at most
-    # proportional set size (shared pages split) of the kernel's processes, or of its warm parent's
-    # whole sandbox (parent and kernel): what grading one notebook at a time costs a worker
+    # proportional set size (shared pages split) of the kernel's processes, plus its warm parent's
+    # (whose pages it shares): what the notebook costs the machine's memory
     peak_proportional_bytes: int = 0
     tampered: list[str] = field(default_factory=list)  # what the guard found, in plain words
     tampered_from: int | None = None  # index of the first cell whose test results cannot be trusted
@@ -150,9 +150,9 @@ class MemoryWatchdog(threading.Thread):
 
     def __init__(self, pid: int, limit_mb: int, interval_s: float = 0.2, group: KernelGroup | None = None,
                  disk_dir: Path | None = None, disk_limit_bytes: int = 0, max_processes: int = 0,
-                 pss_root: int | None = None) -> None:
+                 pss_also: int | None = None) -> None:
         super().__init__(daemon=True)
-        self.pss_root = pss_root  # whose process tree's PSS to report (a warm parent's: parent and kernel)
+        self.pss_also = pss_also  # a process whose PSS counts with the kernel's (its warm parent)
         self.pid, self.limit, self.interval = pid, limit_mb * 2**20, interval_s
         self.group, self.disk_dir, self.disk_limit, self.max_processes = group, disk_dir, disk_limit_bytes, \
             max_processes
@@ -199,7 +199,7 @@ class MemoryWatchdog(threading.Thread):
             return
         self._pss_basis, self._next_pss = used, now + self.PSS_EVERY_S
         self.peak_proportional_bytes = max(self.peak_proportional_bytes, proportional_bytes(
-            members if self.pss_root is None else process_tree(self.pss_root)))
+            members if self.pss_also is None else members | {self.pss_also}))
 
     def _trip(self, reason: str) -> None:
         self.reason = reason
@@ -349,7 +349,7 @@ def execute(nb: nbformat.NotebookNode, scratch: Path, limits: Limits, env: dict[
             watchdog = MemoryWatchdog(km.provisioner.pid, limits.memory_mb, group=group, disk_dir=scratch,
                                       disk_limit_bytes=sandbox_limits.ipc_mb * 2**20,
                                       max_processes=sandbox_limits.processes,
-                                      pss_root=warm.process.pid if warm is not None else None)
+                                      pss_also=warm.zygote_pid if warm is not None else None)
             watchdog.start()
             cells_started = time.monotonic()
             try:

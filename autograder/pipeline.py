@@ -45,7 +45,7 @@ from .sandbox import DEFAULT_SANDBOX_LIMITS
 from .sandbox import resolve as resolve_sandbox
 from .score import score
 from .settings import SOLUTIONS_DIR, Limits, put_venv_on_path, source_notebooks, tf_thread_env
-from .warm import WarmParent, WarmUnavailable
+from .warm import WarmParent, WarmUnavailable, Zygote
 
 MAX_ATTEMPTS = 2  # a submission whose worker process itself dies is retried once
 
@@ -68,6 +68,7 @@ class GradeTask:
     sandbox: bool = False  # run the kernel under bubblewrap (see sandbox.py)
     warm: bool = True  # fork sandboxed kernels from a warm parent (see warm.py); only with the sandbox
     scratch_root: str | None = None  # where the scratch folders of this run's kernels are made (None: TMPDIR)
+    zygote: str | None = None  # the socket of the warm parent this machine's workers share, if there is one
     handed_in: bytes | None = None  # the file's bytes, once loaded; None when missing or unreadable
     unreadable: str = ""  # why the coordinator could not read the file, if it could not
 
@@ -166,16 +167,17 @@ def _grade_into(result: NotebookResult, task: GradeTask) -> str | None:
 
 def _execute(task: GradeTask, notebook: nbformat.NotebookNode, result: NotebookResult) -> Execution:
     """Run the notebook in a warm kernel where one can serve, else in a cold one (and say why)."""
-    warm = _WARM.parent_for(task.kernel_env, task.scratch_root, result.notes) if task.sandbox and task.warm else None
+    warm = _WARM.parent_for(task.kernel_env, task.scratch_root, result.notes, task.zygote) \
+        if task.sandbox and task.warm else None
     if warm is not None:
-        # the warm parent's start-up, counted once: on the first notebook it serves
-        result.timings["warm_parent_start_s"] = _WARM.take_start_s()
         try:
             execution = _execute_in(task, copy.deepcopy(notebook), warm.folder, warm)
             result.timings["warm_kernel"] = 1.0
+            # what this worker waited for its warm parent, counted once: on the first notebook it served
+            result.timings["warm_parent_start_s"] = _WARM.take_start_s()
             return execution
         except WarmUnavailable as error:
-            _WARM.discard()
+            _WARM.discard(failed=True)
             result.notes.append(f"graded in a cold kernel: {error}")
     with tempfile.TemporaryDirectory(prefix="grade-", dir=task.scratch_root) as scratch:
         result.timings["warm_kernel"] = 0.0
@@ -192,35 +194,48 @@ def _execute_in(task: GradeTask, notebook: nbformat.NotebookNode, scratch: Path,
 class WarmSlot:
     """The warm parent of this worker process: made on its first sandboxed notebook, kept for the next ones.
 
-    A parent that has died, or was made for other kernel settings, is replaced; one that
-    cannot start makes the notebook go to a cold kernel, with a note saying so.
+    It is the coordinator's shared zygote where the task names one, else one the worker
+    starts for itself. A parent that has died, or was made for other kernel settings, is
+    replaced; a shared one that failed is not tried again by this worker, which starts its
+    own; one that cannot start makes the notebook go to a cold kernel, with a note saying so.
     """
 
     def __init__(self) -> None:
         self.parent: WarmParent | None = None
-        self.unreported_start_s = 0.0
+        self.failed: set[str] = set()  # shared zygotes that could not serve this worker
+        self.counted = False
 
-    def parent_for(self, kernel_env: dict[str, str], scratch_root: str | None, notes: list[str]) -> WarmParent | None:
+    def parent_for(self, kernel_env: dict[str, str], scratch_root: str | None, notes: list[str],
+                   zygote: str | None = None) -> WarmParent | None:
         if self.parent is not None and (not self.parent.alive() or self.parent.env != kernel_env):
-            self.discard()
+            self.discard(failed=True)
+        if self.parent is None and zygote and zygote not in self.failed:
+            try:
+                self.parent, self.counted = WarmParent.connect(Path(zygote), kernel_env, DEFAULT_SANDBOX_LIMITS), False
+            except WarmUnavailable as error:
+                self.failed.add(zygote)
+                notes.append(f"this worker started its own warm parent: the shared one cannot serve ({error})")
         if self.parent is None:
             try:
                 folder = Path(tempfile.mkdtemp(prefix="warm-", dir=scratch_root))
-                self.parent = WarmParent(folder, kernel_env, DEFAULT_SANDBOX_LIMITS)
-                self.unreported_start_s = self.parent.start_s
+                self.parent, self.counted = WarmParent(folder, kernel_env, DEFAULT_SANDBOX_LIMITS), False
             except (WarmUnavailable, OSError) as error:
                 notes.append(f"graded in a cold kernel: {error}")
                 return None
         return self.parent
 
     def take_start_s(self) -> float:
-        taken, self.unreported_start_s = self.unreported_start_s, 0.0
-        return taken
+        """The wait for the current parent (its imports), the first time it is asked; 0 after."""
+        if self.parent is None or self.counted:
+            return 0.0
+        self.counted = True
+        return self.parent.start_s
 
-    def discard(self) -> None:
+    def discard(self, failed: bool = False) -> None:
         if self.parent is not None:
+            if failed and self.parent.own is None:
+                self.failed.add(str(self.parent.socket_path))
             self.parent.close()
-            shutil.rmtree(self.parent.folder, ignore_errors=True)
             self.parent = None
 
 
@@ -274,6 +289,7 @@ class Workers(Protocol):
 
     label: str  # for the summary: what graded the class
     same_machine: bool  # the workers see the coordinator's files (its scratch folder)
+    shares_zygote: bool  # the workers can use one warm parent the coordinator starts on this machine
 
     def kernel_env(self) -> dict[str, str]: ...  # thread settings for the kernels, sized to the workers' machines
     def send_to_first(self, message: WarmUp, count: int) -> None: ...
@@ -318,13 +334,17 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
     task_scratch = scratch_root if pool.same_machine else None  # a remote worker makes its own, in its TMPDIR
     env = pool.kernel_env()
     warm = warm and sandbox == "bwrap" and not command_prefix
+    # this machine's workers share one warm parent: TensorFlow is imported once, while they start
+    zygote = Zygote(Path(scratch_root) / "warm", env, DEFAULT_SANDBOX_LIMITS) if warm and pool.shares_zygote else None
     try:
         collection = collect(submissions, [p.name for p in selected], out / ".unpacked", student_pattern)
-        if warm:  # the warm parents import TensorFlow while nbgrader builds the gradebook, too
+        if warm and zygote is None:  # the workers' own warm parents import TensorFlow while the course is prepared
             pool.send_to_first(WarmUp(env, task_scratch), sum(s.path is not None for s in collection.submissions))
         course = prepare_course(out, sources)
     except BaseException:
         pool.close()
+        if zygote is not None:
+            zygote.close()
         shutil.rmtree(scratch_root, ignore_errors=True)
         raise
     store = ResultStore(out)
@@ -344,7 +364,8 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
             reused += 1
             continue
         tasks.append(GradeTask(sub, course[sub.notebook], limits, env, tuple(command_prefix), key,
-                               sandbox == "bwrap", warm, task_scratch))
+                               sandbox == "bwrap", warm, task_scratch,
+                               str(zygote.socket_path) if zygote is not None else None))
 
     progress = Progress(len(tasks), skipped=reused, stream=io.StringIO() if quiet else sys.stderr)
     interrupted, stopped = False, ""
@@ -366,6 +387,8 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
     finally:
         progress.close()
         pool.close()
+        if zygote is not None:
+            zygote.close()
         shutil.rmtree(scratch_root, ignore_errors=True)
     similar = None if similar_later is None else similar_later.result()
     outputs = report.write_all(out, current, course, collection, settings, similar)
@@ -454,7 +477,7 @@ class WorkerPool:
     parent) therefore never turns a classmate's notebook into ``grader_error``.
     """
 
-    same_machine = True
+    same_machine = shares_zygote = True
 
     def __init__(self, jobs: int) -> None:
         self.context = get_context("spawn")

@@ -1,17 +1,18 @@
 """The warm-kernel parent: imports the heavy libraries once and forks a fresh kernel per notebook.
 
 This file runs inside the grading sandbox (``python -c SOURCE``; the repository is not
-visible there), so it uses the standard library only. A grading worker starts one zygote
-per worker slot under bubblewrap, exactly as it would start a kernel, and sends it one
-request per notebook on stdin. The zygote never runs student code, holds no secret, and
-serves one notebook at a time.
+visible there), so it uses the standard library only. It is started under bubblewrap,
+exactly as a kernel would be, and forks one kernel per request. The zygote never runs
+student code, holds no secret, and starts one kernel at a time.
 
 For each request it forks a *holder* that cuts the new kernel off from everything the
 zygote and earlier notebooks could share with it:
 
 - new user, mount, PID, network, IPC and UTS namespaces (``unshare``);
 - fresh size-capped tmpfs over the working folder, ``/tmp`` and ``/dev/shm``, so nothing an
-  earlier notebook wrote exists; every other mount is inherited read-only and locked;
+  earlier notebook wrote exists, and over the zygote's own folder (its socket, the other
+  workers' socket folders), of which only the kernel's own socket folder is bound again;
+  every other mount is inherited read-only and locked;
 - the holder forks an init process (PID 1 of the new PID namespace, a reaper) and the
   init forks the kernel: when the grader kills that init, the kernel and every process it
   started die with it, and none can leave the namespace;
@@ -24,11 +25,20 @@ is a dictionary lookup, not three seconds of CPU. Nothing in the zygote has buil
 made a tensor or seeded a generator, so Keras's name counters, TensorFlow's eager context
 and the random states start in the kernel as they do in a cold one.
 
-Protocol (JSON lines): the zygote prints ``{"ready": seconds, "threads": n}`` after its imports;
-each request ``{"argv": ipykernel's arguments, "env", "cwd", "tmpfs": [[path, bytes], ...],
-"keep": [path, ...]}`` is answered
-with ``{"init_pid": pid}`` (the init's PID in the zygote's PID namespace) or
-``{"error": text}``.
+One zygote can serve several grading workers: it listens on a Unix socket (the first
+argument) in the folder bound into its sandbox, and each worker connects once and sends
+its requests there, one notebook at a time. The kernels cannot reach that socket: the
+folder is hidden under a fresh tmpfs in their namespace. When a worker's connection ends
+(the worker exited or died), the zygote kills the kernels it started for that worker, so
+no kernel outlives the process that grades it. The zygote ends when its owner closes its
+stdin.
+
+Protocol (JSON lines): the zygote prints ``{"ready": seconds, "threads": n}`` on stdout
+after its imports; each request on a connection, ``{"argv": ipykernel's arguments, "env",
+"cwd", "tmpfs": [[path, bytes], ...], "keep": [path, ...]}``, is answered there with
+``{"init_pid": pid, "ready": seconds}`` (the init's PID in the zygote's PID namespace, and
+how long the imports took) or ``{"error": text}``. A zygote that has more than one thread
+after its imports is not safe to fork and answers every request with an error.
 """
 
 import ctypes
@@ -82,6 +92,7 @@ def isolate(tmpfs, keep):
     _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
     held = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in keep]  # before tmpfs hides them
     for path, size in tmpfs:
+        os.makedirs(path, exist_ok=True)  # a folder an earlier tmpfs hid (the zygote's folder under /tmp)
         options = f"size={int(size)},mode=1777".encode()
         _check(libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options), f"tmpfs on {path}")
     for path, fd in held:
@@ -217,18 +228,62 @@ def holder(request, report_fd):
     os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
 
 
-def serve(requests, replies):
+class Client:
+    """One grading worker's connection: the bytes of its next request, and the kernels it owns."""
+
+    def __init__(self, connection):
+        self.connection, self.buffer, self.holders = connection, b"", set()
+
+    def end(self):
+        """The worker is gone: so are its kernels (killing a holder kills its namespace's init)."""
+        for pid in self.holders:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self.connection.close()
+
+
+def serve(owner, listener, ready):
+    clients = {}
     while True:
-        readable, _, _ = select.select([requests], [], [], 1.0)
-        _reap()
-        if not readable:
-            continue
-        line = requests.readline()
-        if not line:
+        readable, _, _ = select.select([owner, listener, *clients], [], [], 1.0)
+        _reap(clients.values())
+        for source in readable:
+            if source is owner:
+                if not os.read(owner, 4096):  # the owner closed our stdin, or died
+                    return
+            elif source is listener:
+                connection, _ = listener.accept()
+                clients[connection] = Client(connection)
+            else:
+                _receive(clients, clients[source], ready)
+
+
+def _receive(clients, client, ready):
+    try:
+        data = client.connection.recv(65536)
+    except OSError:
+        data = b""
+    if not data:
+        clients.pop(client.connection).end()
+        return
+    client.buffer += data
+    while b"\n" in client.buffer:
+        line, client.buffer = client.buffer.split(b"\n", 1)
+        if ready["threads"] != 1:  # a fork copies one thread; locks held by the others would never be freed
+            reply = {"error": f"the warm parent has {ready['threads']} threads after its imports, so forking it "
+                              "is not safe"}
+        else:
+            reply = start(json.loads(line))
+        holder = reply.pop("holder", None)
+        if holder is not None:
+            client.holders.add(holder)
+        try:
+            client.connection.sendall((json.dumps(dict(reply, ready=ready["ready"])) + "\n").encode())
+        except OSError:
+            clients.pop(client.connection).end()
             return
-        reply = start(json.loads(line))
-        replies.write(json.dumps(reply) + "\n")
-        replies.flush()
 
 
 def start(request):
@@ -244,12 +299,12 @@ def start(request):
     with os.fdopen(ours, "rb") as report:
         data = report.read()
     try:
-        return json.loads(data)
+        return dict(json.loads(data), holder=pid)
     except ValueError:
         return {"error": f"the kernel's holder ended without a word (status of pid {pid})"}
 
 
-def _reap():
+def _reap(clients=()):
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
@@ -257,18 +312,24 @@ def _reap():
             return
         if pid == 0:
             return
+        for client in clients:
+            client.holders.discard(pid)
 
 
-def main(modules):
+def main(socket_path, modules):
     started = time.monotonic()
     prctl(PR_SET_DUMPABLE, 0)  # no kernel may read or write the zygote's memory through /proc
     os.environ["OPENBLAS_NUM_THREADS"] = "1"  # no BLAS thread pool before the fork (see size_blas_threads)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(socket_path)  # before the imports: workers may connect at once, and wait for them
+    os.chmod(socket_path, 0o600)
+    listener.listen(64)
     for name in modules:
         __import__(name)
-    print(json.dumps({"ready": round(time.monotonic() - started, 3), "threads": len(os.listdir("/proc/self/task"))}),
-          flush=True)
-    serve(sys.stdin, sys.stdout)
+    ready = {"ready": round(time.monotonic() - started, 3), "threads": len(os.listdir("/proc/self/task"))}
+    print(json.dumps(ready), flush=True)
+    serve(sys.stdin.fileno(), listener, ready)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main(sys.argv[1], sys.argv[2:])

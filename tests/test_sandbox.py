@@ -40,29 +40,33 @@ for target in ({str(REPO_ROOT / "stolen.txt")!r}, "/usr/stolen.txt", "scratch.tx
 """
 
 
-def run(code: str, tmp_path: Path, kernels: str = "cold") -> str:
-    """Run ``code`` in a sandboxed kernel: a cold one, or one forked by a warm parent whose folder is tmp_path."""
+def run(code: str, tmp_path: Path, kernels: str = "cold") -> tuple[str, Path]:
+    """Run ``code`` in a sandboxed kernel: a cold one, or one forked by a warm parent whose folder is tmp_path.
+    What it printed, and the kernel's own scratch folder (the warm parent's folder for this worker)."""
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(code)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     warm = WarmParent(tmp_path, {}, DEFAULT_SANDBOX_LIMITS) if kernels == "warm" else None
+    scratch = warm.folder if warm is not None else tmp_path
     try:
-        result = execute(nb, tmp_path, Limits(cell_timeout_s=60), sandbox=True, warm=warm)
+        result = execute(nb, scratch, Limits(cell_timeout_s=60), sandbox=True, warm=warm)
     finally:
         if warm is not None:
             warm.close()
     assert result.status.value == "ok", result.message
-    return "".join(o.get("text", "") for o in result.notebook.cells[0].outputs)
+    return "".join(o.get("text", "") for o in result.notebook.cells[0].outputs), scratch
 
 
 @pytest.mark.parametrize("kernels", ["cold", "warm"])
 def test_the_kernel_sees_no_answers_no_network_and_writes_only_its_own_folders(tmp_path: Path, kernels: str) -> None:
     assert any(SOLUTIONS_DIR.iterdir())  # outside the sandbox the answers are there
-    printed = run(SNOOP, tmp_path, kernels).splitlines()
+    output, scratch = run(SNOOP, tmp_path, kernels)
+    printed = output.splitlines()
     assert printed[:2] == ["solutions: absent", "git: absent"]
     assert printed[2] in ("home: absent", "home: ['.pyenv']")  # at most the folder its Python lives in
     visible_in_tmp = ast.literal_eval(printed[3].removeprefix("tmp: "))  # old pytest folders hold solutions
-    assert visible_in_tmp and all(path.startswith(str(tmp_path / "ipc")) for path in visible_in_tmp)
+    # its own socket folder only: not the warm parent's socket, nor another worker's folder
+    assert visible_in_tmp and all(path.startswith(str(scratch / "ipc")) for path in visible_in_tmp)
     assert "network: closed" in printed
     # the system is read-only and its own folder writable; whatever it writes elsewhere (a tmpfs, when the
     # repository lives under /tmp) never reaches the host

@@ -6,21 +6,23 @@ says so and grades in a cold kernel, or starts a fresh parent for the next noteb
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_core.utils import run_sync
 
 from autograder import pipeline, samples
-from autograder.execute import execute
+from autograder.execute import execute, kernel_env
 from autograder.model import NotebookResult, Status, Submission
 from autograder.pipeline import GradeTask, WarmSlot
 from autograder.record import prepare_course
 from autograder.sandbox import DEFAULT_SANDBOX_LIMITS, bwrap_works
 from autograder.settings import Limits, source_notebooks
-from autograder.warm import WarmParent, WarmUnavailable
+from autograder.warm import HostProcess, WarmKernelManager, WarmParent, WarmUnavailable, Zygote
 from tests.course import source_numbered
 
 pytestmark = [pytest.mark.notebook,
@@ -43,7 +45,7 @@ def test_a_parent_killed_mid_notebook_costs_that_notebook_and_the_next_gets_a_fr
     slot = WarmSlot()
     parent = slot.parent_for({}, str(tmp_path), [])
     assert parent is not None
-    threading.Timer(3.0, parent.process.kill).start()
+    threading.Timer(3.0, parent.own.process.kill).start()
     result = execute(notebook("import time; time.sleep(30)"), parent.folder, Limits(cell_timeout_s=60), sandbox=True,
                      warm=parent)
     assert result.status is Status.KERNEL_DIED
@@ -73,3 +75,23 @@ def test_when_no_warm_parent_can_start_the_notebook_is_graded_cold_and_the_resul
     assert (result.status, result.score) == (Status.OK, 10.0)
     assert result.timings["warm_kernel"] == 0.0
     assert any(n.startswith("graded in a cold kernel: the warm parent exited") for n in result.notes)
+
+
+def test_the_shared_parent_kills_the_kernels_of_a_worker_that_is_gone_and_serves_the_others(tmp_path: Path) -> None:
+    zygote = Zygote(tmp_path / "warm", {}, DEFAULT_SANDBOX_LIMITS)
+    try:
+        gone = WarmParent.connect(zygote.socket_path, {}, DEFAULT_SANDBOX_LIMITS)
+        other = WarmParent.connect(zygote.socket_path, {}, DEFAULT_SANDBOX_LIMITS)
+        km = WarmKernelManager(kernel_name="python3", transport="ipc", ip=str(gone.ipc / "kernel"),
+                               connection_file=str(gone.ipc / "kernel.json"))
+        km.warm = gone
+        run_sync(km.start_kernel)(env=kernel_env({}), cwd=str(gone.folder))
+        kernel = HostProcess(km.provisioner.pid)
+        assert kernel.poll() is None
+        gone.connection.close()  # what the zygote sees when a worker process dies: its connection ends
+        kernel.wait(timeout=10)  # TimeoutExpired if the kernel outlived its worker
+        assert kernel.returncode == -signal.SIGKILL
+        result = execute(notebook("print(6 * 7)"), other.folder, Limits(cell_timeout_s=60), sandbox=True, warm=other)
+        assert (result.status, result.notebook.cells[0].outputs[0]["text"]) == (Status.OK, "42\n")
+    finally:
+        zygote.close()

@@ -11,13 +11,17 @@ One worker (``--jobs 1``) grades, in this order and from the same warm parent:
    finds, runs the answers it holds. It must find nothing and score 0;
 3. ``c_honest``: a perfect hand-in, which must get full marks from the same, unharmed parent.
 
-A second class runs two probes at once (``--jobs 2``, two warm parents) beside a plant to
-show that parents of different workers share nothing either.
+A second class runs two probes at once (``--jobs 2``: two workers sharing the machine's warm
+parent) beside a plant: kernels graded side by side share nothing either. Every probe also
+looks for the warm parent's socket and for the other workers' socket folders (connection
+files hold the keys that drive a kernel): a kernel sees neither.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -32,7 +36,8 @@ pytestmark = pytest.mark.notebook
 NB01 = source_numbered("01").name
 LIMITS = Limits(cell_timeout_s=60, notebook_timeout_s=240, memory_mb=3000)
 SHM_KEY, KEY_NAME, ABSTRACT = 0x5EED01, b"answers-for-later", "\0answers-for-later"
-FILES = ("/home/student/answers.py", "/tmp/answers.py", "/dev/shm/answers.py", "IPC/answers.py", "IPC/../answers.py")
+FILES = ("/home/student/answers.py", "/tmp/answers.py", "/dev/shm/answers.py", "IPC/answers.py", "IPC/../answers.py",
+         "IPC/../../answers.py")  # the socket folder, this worker's folder and the warm parent's folder
 
 COMMON = f'''
 import ctypes, os, socket, sys
@@ -134,6 +139,16 @@ try:
         found["abstract socket"] = _s.recv(65536).decode(errors="replace")
 except OSError:
     pass
+import glob
+for path in glob.glob(os.path.join(IPC, "..", "..", "*", "ipc", "*.json")):  # another worker's connection file
+    if os.path.realpath(os.path.dirname(path)) != os.path.realpath(IPC):
+        found["connection file " + path] = ""
+try:
+    with socket.socket(socket.AF_UNIX) as _s:  # the warm parent's own socket, to ask it for kernels
+        _s.connect(os.path.join(IPC, "..", "..", "zygote.sock"))
+        found["warm parent's socket"] = ""
+except OSError:
+    pass
 if "ANSWERS" in os.environ:
     found["environment"] = os.environ["ANSWERS"]
 if np.allclose(0, 1):
@@ -203,8 +218,16 @@ def test_the_plant_could_not_touch_the_parent_and_the_next_student_gets_full_mar
     assert (results["c_honest"].score, results["c_honest"].status.value, results["c_honest"].notes) == (10.0, "ok", [])
 
 
-def test_notebooks_graded_side_by_side_by_two_warm_parents_share_nothing(tmp_path) -> None:
-    results, out = grade(tmp_path, {"a_plant": plant(), "b_probe": probe(), "c_probe": probe()}, jobs=2)
+def test_notebooks_graded_side_by_side_from_the_shared_warm_parent_share_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # scratch folders outside /tmp, where no tmpfs of the sandbox hides them by chance
+    scratch = Path(tempfile.mkdtemp(prefix="warm-side-by-side-", dir="/var/tmp"))
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    try:
+        results, out = grade(tmp_path, {"a_plant": plant(), "b_probe": probe(), "c_probe": probe()}, jobs=2)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    assert [r.timings.get("warm_kernel") for r in results.values()] == [1.0, 1.0, 1.0]
     for student in ("b_probe", "c_probe"):
         assert probe_report(out, student).split() == ["FOUND", "[]", "DAEMONS", "0"]
         assert results[student].score == 0.0

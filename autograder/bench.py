@@ -577,10 +577,10 @@ def kernel_summary(sets: dict[str, list[Path]], made: dict[str, dict], theirs: d
     starts = [x.timings["warm_parent_start_s"] for x in warm_results if x.timings.get("warm_parent_start_s")]
     warm_overhead = _median([overhead_per_notebook(r, own) for n in sets for r in ours[(n, "warm", jobs)]])
     say(f"  overhead target <= 0.5 s per notebook (warm, --jobs {jobs}): {_verdict(warm_overhead <= 0.5)}")
-    say(f"  a warm parent starts in {_median(starts):.2f} s, once per worker and run, while nbgrader builds the "
-        "gradebook")
-    say("  peak PSS: a cold kernel's processes; for a warm kernel, its parent's whole sandbox (parent and kernel),")
-    say(f"  so --jobs {jobs} needs about {jobs} x that at most; RSS counts pages shared with the parent in full")
+    say(f"  one warm parent per run imports the libraries while the workers start; a worker's first kernel "
+        f"waited {_median(starts):.2f} s for it (median, once per worker and run)")
+    say("  peak PSS: a cold kernel's processes; for a warm kernel, the kernel's processes and the warm parent's share")
+    say("  of the pages they have in common; RSS counts the pages a kernel shares with its parent in full")
     say("")
     for (name, kernels, j), runs in sorted(ours.items()):
         pairs = sorted(made[name])

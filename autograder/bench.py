@@ -470,6 +470,19 @@ class OursRun:
     clock: CoordinatorClock
 
 
+def compute_bound(sets: dict[str, list[Path]], made: dict[str, dict], own: dict[tuple[str, str], float],
+                  nb_walls: dict[str, float], jobs: int) -> str:
+    """The limit no grader passes here: the notebooks' own cells (graded alone, with every core's
+    TensorFlow threads), spread over ``jobs`` cores with nothing else, and the ratio to nbgrader that gives."""
+    compute = {name: sum(seconds for (student, notebook), seconds in own.items()
+                         if (student, notebook.removesuffix(".ipynb")) in made[name]) / jobs for name in sets}
+    compute["01-06"] = sum(compute.values())
+    parts = [f"{name} {seconds:.1f} s ({nb_walls[name] / seconds:.2f} x)"
+             for name, seconds in compute.items() if seconds]
+    return (f"  the notebooks' own cells alone, spread over {jobs} cores (the limit, and the best ratio it allows): "
+            + "; ".join(parts))
+
+
 def _verdict(met: bool) -> str:
     return "met" if met else "MISSED"
 
@@ -559,6 +572,7 @@ def kernel_summary(sets: dict[str, list[Path]], made: dict[str, dict], theirs: d
 
     all_runs = [r for runs in ours.values() for r in runs]
     own = own_cells(all_runs)
+    say(compute_bound(sets, made, own, nb_walls, jobs))
     say("")
     say("per notebook, medians (own cells = the notebook's cells in a warm kernel graded alone: imports are free)")
     say(f"  {'':<34}{'kernel start':>14}{'cells':>9}{'own cells':>11}{'overhead':>10}{'peak RSS':>10}{'peak PSS':>10}")

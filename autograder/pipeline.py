@@ -335,7 +335,7 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
     env = pool.kernel_env()
     warm = warm and sandbox == "bwrap" and not command_prefix
     # this machine's workers share one warm parent: TensorFlow is imported once, while they start
-    zygote = Zygote(Path(scratch_root) / "warm", env, DEFAULT_SANDBOX_LIMITS) if warm and pool.shares_zygote else None
+    zygote = shared_zygote(Path(scratch_root) / "warm", env) if warm and pool.shares_zygote else None
     try:
         collection = collect(submissions, [p.name for p in selected], out / ".unpacked", student_pattern)
         if warm and zygote is None:  # the workers' own warm parents import TensorFlow while the course is prepared
@@ -394,6 +394,15 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
     outputs = report.write_all(out, current, course, collection, settings, similar)
     return ClassRun(current, len(current) - reused, reused, collection, time.monotonic() - started,
                     outputs, interrupted, sandbox, similar, pool.label, stopped)
+
+
+def shared_zygote(folder: Path, env: dict[str, str]) -> Zygote | None:
+    """The warm parent this machine's workers share, started now; None if it cannot even be started
+    (then each worker tries one of its own, and else grades cold, saying why)."""
+    try:
+        return Zygote(folder, env, DEFAULT_SANDBOX_LIMITS)
+    except (OSError, WarmUnavailable):
+        return None
 
 
 def in_background(function: Callable[..., T], *args) -> Future[T]:

@@ -178,9 +178,11 @@ class WarmParent:
         self.socket_path = socket_path
         self.root = socket_path.parent
         try:
-            self.folder = Path(tempfile.mkdtemp(prefix="worker-", dir=self.root))
+            # a zygote of its own serves this worker alone: its folder is the worker's; a shared one gives each
+            # worker a folder inside its own (short names: a Unix socket's path holds at most 107 bytes)
+            self.folder = self.root if self.own is not None else Path(tempfile.mkdtemp(prefix="w", dir=self.root))
             self.ipc = self.folder / "ipc"
-            self.ipc.mkdir()
+            self.ipc.mkdir(exist_ok=True)
             self.connection = _connect(socket_path)
             creds = self.connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         except OSError as error:

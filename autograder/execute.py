@@ -37,7 +37,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from traitlets import DottedObjectName, Type, default
+from traitlets import Type, default
 
 from .cgroup import KernelGroup
 from .guard import SOCKET_NAME, GuardClient, is_canary
@@ -129,8 +129,7 @@ class PrefixedKernelManager(AsyncKernelManager):
     """A KernelManager whose kernel command starts with ``command_prefix`` (a sandbox hook)."""
 
     command_prefix: list[str] = []
-    client_class = DottedObjectName("autograder.execute.PromptClient")
-    client_factory = Type(PromptClient, klass=AsyncKernelClient)
+    client_factory = Type(PromptClient, klass=AsyncKernelClient)  # what ``client()`` makes
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         return list(self.command_prefix) + super().format_kernel_cmd(extra_arguments)

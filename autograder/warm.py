@@ -162,10 +162,9 @@ class WarmParent:
     """
 
     def __init__(self, folder: Path, env: dict[str, str], sandbox_limits: SandboxLimits,
-                 modules: tuple[str, ...] = PRELOADED_MODULES, *, zygote: Zygote | None = None,
-                 socket_path: Path | None = None) -> None:
+                 modules: tuple[str, ...] = PRELOADED_MODULES, *, socket_path: Path | None = None) -> None:
         self.env, self.limits = dict(env), sandbox_limits
-        self.own = zygote
+        self.own: Zygote | None = None
         if socket_path is None:
             self.own = Zygote(folder, env, sandbox_limits, modules)
             try:

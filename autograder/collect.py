@@ -109,13 +109,17 @@ def _student_of(relative: PurePosixPath, pattern: re.Pattern[str] | None) -> str
 
 
 def collect(submissions: Path, notebooks: list[str], unpack_dir: Path,
-            student_pattern: str | None = None) -> Collection:
+            student_pattern: str | None = None, course_notebooks: list[str] | None = None) -> Collection:
     """Find every student's file for every notebook in ``notebooks``.
 
     ``unpack_dir`` receives the contents of a zip; ``student_pattern`` (a regex with a
     ``student_id`` group, searched in each file's path relative to ``submissions``)
-    overrides the folder-per-student layout.
+    overrides the folder-per-student layout. ``course_notebooks`` (default: ``notebooks``)
+    are all the course's notebooks: a file for one of them that is not being graded now
+    is neither an extra file nor lost, and its student is still listed (as missing the
+    notebooks graded now, if they handed none of them in).
     """
+    course = course_notebooks or notebooks
     pattern = re.compile(student_pattern) if student_pattern else None
     if pattern is not None and "student_id" not in pattern.groupindex:
         raise CollectError(f"the pattern {student_pattern!r} has no (?P<student_id>...) group")
@@ -131,16 +135,19 @@ def collect(submissions: Path, notebooks: list[str], unpack_dir: Path,
         raise CollectError(f"{submissions} is neither a folder of submissions nor a .zip file")
 
     found: dict[tuple[str, str], list[tuple[Path, str]]] = {}
+    students_seen: set[str] = set()
     for path in _files_below(root):
         relative = PurePosixPath(path.relative_to(root).as_posix())
         student = _student_of(relative, pattern)
-        notebook = canonical_notebook(relative.name, notebooks)
+        notebook = canonical_notebook(relative.name, course)
         if student is None or notebook is None:
             extra.append(str(relative))
             continue
-        found.setdefault((student, notebook), []).append((path, relative.name))
+        students_seen.add(student)
+        if notebook in notebooks:
+            found.setdefault((student, notebook), []).append((path, relative.name))
 
-    students = sorted({student for student, _ in found})
+    students = sorted(students_seen)
     if not students:
         raise CollectError(
             f"no course notebook found in {submissions}: expected STUDENT_ID/NN_name.ipynb folders "

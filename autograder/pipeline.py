@@ -148,6 +148,7 @@ def _grade_into(result: NotebookResult, task: GradeTask) -> str | None:
     execution = _execute(task, normalized.notebook, result)
     result.timings["kernel_start_s"] = execution.kernel_start_s
     result.timings["cells_s"] = execution.cells_s
+    result.timings["guard_s"] = execution.guard_s
     result.timings["peak_rss_mb"] = execution.peak_memory_bytes / 2**20
     result.timings["peak_pss_mb"] = execution.peak_proportional_bytes / 2**20
     started = time.monotonic()
@@ -337,7 +338,8 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
     # this machine's workers share one warm parent: TensorFlow is imported once, while they start
     zygote = shared_zygote(Path(scratch_root) / "warm", env) if warm and pool.shares_zygote else None
     try:
-        collection = collect(submissions, [p.name for p in selected], out / ".unpacked", student_pattern)
+        collection = collect(submissions, [p.name for p in selected], out / ".unpacked", student_pattern,
+                             [p.name for p in sources])
         if warm and zygote is None:  # the workers' own warm parents import TensorFlow while the course is prepared
             pool.send_to_first(WarmUp(env, task_scratch), sum(s.path is not None for s in collection.submissions))
         course = prepare_course(out, sources)

@@ -98,3 +98,16 @@ def test_pattern_without_student_group_is_rejected(tmp_path: Path) -> None:
     _touch(tmp_path / "in/a/01_tensors.ipynb")
     with pytest.raises(CollectError, match="student_id"):
         collect(tmp_path / "in", NOTEBOOKS, tmp_path / "u", student_pattern=r"^(\w+)_")
+
+
+def test_grading_some_notebooks_leaves_the_others_out_quietly_and_keeps_every_student(tmp_path: Path) -> None:
+    """``--notebook 01`` over a class that also handed in 02: the 02 files are course notebooks, not
+    stray files, and a student who handed in only 02 is still listed, as missing 01."""
+    _touch(tmp_path / "in/alice/01_tensors.ipynb")
+    _touch(tmp_path / "in/alice/02_variables.ipynb")
+    _touch(tmp_path / "in/bob/02_variables.ipynb")
+    _touch(tmp_path / "in/bob/notes.txt")
+    got = collect(tmp_path / "in", ["01_tensors.ipynb"], tmp_path / "u", course_notebooks=NOTEBOOKS)
+    assert got.students == ["alice", "bob"]
+    assert {(s.student_id, s.path is not None) for s in got.submissions} == {("alice", True), ("bob", False)}
+    assert got.extra_files == ["bob/notes.txt"]

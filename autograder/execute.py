@@ -40,7 +40,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from traitlets import Type, default
 
 from .cgroup import KernelGroup
-from .guard import SOCKET_NAME, GuardClient, is_canary
+from .guard import SOCKET_NAME, GuardClient, is_canary, is_grader_cell
 from .model import Status, is_test_cell
 from .sandbox import DEFAULT_SANDBOX_LIMITS, WORKDIR, SandboxLimits, bwrap_prefix, tmpfs_paths
 from .settings import QUIET_TF_ENV, Limits
@@ -62,6 +62,9 @@ class Execution:
     executed: set[int] = field(default_factory=set)  # indices of cells that ran to completion
     kernel_start_s: float = 0.0
     cells_s: float = 0.0
+    # of cells_s, the grader's own part: its prelude and canary cells and the guard's checks before
+    # test cells (cells_s minus this is the notebook's own compute, measured in the same run)
+    guard_s: float = 0.0
     peak_memory_bytes: int = 0  # resident memory of the kernel's processes plus their tmpfs files, at most
     # proportional set size (shared pages split) of the kernel's processes, plus its warm parent's
     # (whose pages it shares): what the notebook costs the machine's memory
@@ -399,8 +402,11 @@ def _run_cells(client: NotebookClient, nb: nbformat.NotebookNode, result: Execut
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
+        grader_started = time.monotonic()  # the guard's check and the grader's own cells count as its part
         if is_test_cell(cell) or is_canary(cell):
             _tampering(result, index, guard.restore())
+        if not is_grader_cell(cell):
+            result.guard_s += time.monotonic() - grader_started
         remaining = deadline - time.monotonic()
         if remaining <= 1:
             _stop(result, Status.TIMEOUT, f"the notebook ran longer than {limits.notebook_timeout_s:g} s; "
@@ -410,6 +416,8 @@ def _run_cells(client: NotebookClient, nb: nbformat.NotebookNode, result: Execut
         client.timeout = int(max(1, min(limits.cell_timeout_s, remaining)))
         try:
             client.execute_cell(cell, index)
+            if is_grader_cell(cell):
+                result.guard_s += time.monotonic() - grader_started
             result.executed.add(index)
             if is_canary(cell) and not any(o.output_type == "error" for o in cell.outputs):
                 # the guard did not see it, so nobody knows since when: no test of this notebook counts
@@ -427,7 +435,9 @@ def _run_cells(client: NotebookClient, nb: nbformat.NotebookNode, result: Execut
                 _stop(result, Status.KERNEL_DIED, f"the kernel died while running cell {index} "
                       "(it exited or crashed); the cells after it were not graded")
             return
+    last_check = time.monotonic()
     _tampering(result, len(nb.cells), guard.restore())  # what the last cells did
+    result.guard_s += time.monotonic() - last_check
 
 
 def _tampering(result: Execution, index: int, findings: list[str]) -> None:

@@ -79,6 +79,7 @@ CLASS = {
     "reshuffled": (NB01, lambda: samples.reshuffled(samples.perfect(NB01)), FULL, "ok"),
     "duplicated": (NB01, lambda: samples.with_duplicated_grade_cells(samples.perfect(NB01)), FULL, "ok"),
     "stderr": (NB01, lambda: samples.chatty_on_stderr(samples.perfect(NB01)), FULL, "ok"),
+    "sleeper": (NB01, lambda: samples.with_cell(samples.perfect(NB01), "import time\ntime.sleep(2)"), FULL, "ok"),
     "megabytes": (NB01, lambda: samples.with_megabytes_of_output(samples.perfect(NB01), 5), FULL, "ok"),
     "endless": (NB01, lambda: samples.with_cell(samples.perfect(NB01), ENDLESS_LOOP, after_setup=False), FULL,
                 "timeout"),
@@ -129,6 +130,17 @@ def test_each_hand_in_gets_its_grade_and_status(graded, student: str) -> None:
     assert float(row["max_score"]) == (FULL if notebook == "01_tensors" else float(row["max_score"]))
     if status != "ok":
         assert row["message"], "a failure must say what happened in plain words"
+
+
+def test_the_graders_own_share_of_kernel_time_is_counted_apart_from_the_notebooks(graded) -> None:
+    """``guard_s`` (the guard's prelude, canary cells and checks) is what the benchmark leaves out of a
+    notebook's own compute: a student's slow cell must land in the notebook's part, not the grader's."""
+    run, _, _ = graded
+    timings = {r.student_id: r.timings for r in run.results if r.notebook == "01_tensors"}
+    perfect, sleeper = timings["perfect"], timings["sleeper"]
+    assert 0 < perfect["guard_s"] < perfect["cells_s"]
+    assert sleeper["cells_s"] - sleeper["guard_s"] >= 2.0
+    assert sleeper["guard_s"] < 2.0
 
 
 def test_a_notebook_not_handed_in_is_missing_with_zero(graded) -> None:

@@ -134,8 +134,16 @@ class PrefixedKernelManager(AsyncKernelManager):
     command_prefix: list[str] = []
     client_factory = Type(PromptClient, klass=AsyncKernelClient)  # what ``client()`` makes
 
+    # jupyter_client polls for a killed kernel's exit every 0.1 s, and a kernel is never gone at
+    # the first look: a tenth of a second of idle core per notebook. A killed process is gone within
+    # milliseconds, so look more often.
+    KILLED_POLL_S = 0.005
+
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         return list(self.command_prefix) + super().format_kernel_cmd(extra_arguments)
+
+    async def _async_wait(self, pollinterval: float = 0.1) -> None:
+        await super()._async_wait(pollinterval=min(pollinterval, self.KILLED_POLL_S))
 
 
 class MemoryWatchdog(threading.Thread):

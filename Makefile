@@ -23,7 +23,8 @@ $(STAMP): pyproject.toml
 
 ## demo: grade the bundled sample class (the instructor's main job)
 demo: $(STAMP)
-	$(BIN)/autograder grade data/sample_class --out build/demo --jobs $(JOBS) --cell-timeout 60 --memory-mb 3000
+	$(BIN)/autograder grade data/sample_class --roster data/sample_roster.csv --out build/demo --jobs $(JOBS) \
+		--cell-timeout 60 --memory-mb 3000
 
 ## test: the GPU leg first (one line saying it was skipped where no NVIDIA driver exists), then the
 ## whole suite (lint, release in sync, strict nbval of every solution notebook, grader, sandbox, attacks),

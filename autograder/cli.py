@@ -35,7 +35,7 @@ def _grade(args: argparse.Namespace) -> int:
                           args.student_pattern, tuple(shlex.split(args.kernel_prefix)) if args.kernel_prefix else (),
                           sandbox=args.sandbox, warm=args.kernels == "warm",
                           similarity_threshold=None if args.no_similarity else args.similarity_threshold,
-                          scheduler=args.scheduler)
+                          scheduler=args.scheduler, roster=args.roster)
     except WorkersLost as error:  # before the first task: no cluster to grade on
         print(f"autograder: {error}", file=sys.stderr)
         return 2
@@ -112,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "LocalCluster of N worker processes, tcp://HOST:PORT sends one task per notebook to a running "
                        "scheduler (README, 'Scale-out'); the gradebook and results are written here either way")
     grade.add_argument("--notebook", action="append", help="grade only this notebook (repeatable), e.g. 01_tensors")
+    grade.add_argument("--roster", type=Path, metavar="CSV",
+                       help="the enrolled students (a CSV with a student_id or 학번 column, and optionally "
+                            "first_name/이름, last_name/성, email/이메일): each gets every notebook's grade, "
+                            "0 when nothing was handed in, and their names go into the gradebook")
     grade.add_argument("--force", action="store_true", help="regrade even submissions graded before and unchanged")
     grade.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout_s, help="seconds per cell")
     grade.add_argument("--notebook-timeout", type=float, default=Limits.notebook_timeout_s,

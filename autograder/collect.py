@@ -39,6 +39,7 @@ class CollectError(ValueError):
 class Collection:
     submissions: list[Submission]
     extra_files: list[str] = field(default_factory=list)  # handed in but not a course notebook
+    not_on_roster: list[str] = field(default_factory=list)  # ids that handed in but are not enrolled (with a roster)
 
     @property
     def students(self) -> list[str]:
@@ -109,7 +110,8 @@ def _student_of(relative: PurePosixPath, pattern: re.Pattern[str] | None) -> str
 
 
 def collect(submissions: Path, notebooks: list[str], unpack_dir: Path,
-            student_pattern: str | None = None, course_notebooks: list[str] | None = None) -> Collection:
+            student_pattern: str | None = None, course_notebooks: list[str] | None = None,
+            roster: list[str] | None = None) -> Collection:
     """Find every student's file for every notebook in ``notebooks``.
 
     ``unpack_dir`` receives the contents of a zip; ``student_pattern`` (a regex with a
@@ -117,7 +119,8 @@ def collect(submissions: Path, notebooks: list[str], unpack_dir: Path,
     overrides the folder-per-student layout. ``course_notebooks`` (default: ``notebooks``)
     are all the course's notebooks: a file for one of them that is not being graded now
     is neither an extra file nor lost, and its student is still listed (as missing the
-    notebooks graded now, if they handed none of them in).
+    notebooks graded now, if they handed none of them in). Every id on ``roster`` is a
+    student, whether or not anything of theirs is found.
     """
     course = course_notebooks or notebooks
     pattern = re.compile(student_pattern) if student_pattern else None
@@ -147,7 +150,7 @@ def collect(submissions: Path, notebooks: list[str], unpack_dir: Path,
         if notebook in notebooks:
             found.setdefault((student, notebook), []).append((path, relative.name))
 
-    students = sorted(students_seen)
+    students = sorted(students_seen | set(roster or ()))
     if not students:
         raise CollectError(
             f"no course notebook found in {submissions}: expected STUDENT_ID/NN_name.ipynb folders "
@@ -157,7 +160,8 @@ def collect(submissions: Path, notebooks: list[str], unpack_dir: Path,
     for student in students:
         for notebook in notebooks:
             result.append(_choose(student, notebook, found.get((student, notebook), [])))
-    return Collection(result, extra)
+    unknown = sorted(students_seen - set(roster)) if roster is not None else []
+    return Collection(result, extra, unknown)
 
 
 def _choose(student: str, notebook: str, files: list[tuple[Path, str]]) -> Submission:

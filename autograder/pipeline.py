@@ -40,7 +40,8 @@ from .guard import SOCKET_NAME, is_grader_cell, protect
 from .model import NotebookResult, SourceNotebook, Status, Submission
 from .normalize import InvalidNotebook, normalize
 from .progress import Progress
-from .record import ResultStore, content_key, prepare_course, record_grades, save_notebooks
+from .record import ResultStore, content_key, prepare_course, record_grades, record_students, save_notebooks
+from .roster import read_roster
 from .sandbox import DEFAULT_SANDBOX_LIMITS
 from .sandbox import resolve as resolve_sandbox
 from .score import score
@@ -312,20 +313,23 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
                 command_prefix: tuple[str, ...] = (), quiet: bool = False,
                 solutions_dir: Path = SOLUTIONS_DIR, sandbox: str = "auto", warm: bool = True,
                 similarity_threshold: float | None = similarity.SIMILARITY_THRESHOLD,
-                scheduler: str | None = None) -> ClassRun:
+                scheduler: str | None = None, roster: Path | None = None) -> ClassRun:
     """Grade every submission in ``submissions`` into ``out`` with ``jobs`` parallel kernels.
 
     ``warm`` forks sandboxed kernels from a warm parent (``warm.py``); it applies only with the
     bwrap sandbox and without a ``command_prefix`` (a wrapper the parent would bypass).
     ``scheduler`` sends the notebooks to a Dask cluster instead (``local:N`` starts one of N
     worker processes here, ``tcp://HOST:PORT`` uses a running one; ``jobs`` is then unused):
-    the tasks and the coordinator's part are the same either way.
+    the tasks and the coordinator's part are the same either way. ``roster`` (a CSV, see
+    ``roster.py``) lists the enrolled students: each gets every notebook's grade, and their
+    names go into the gradebook.
     """
     started = time.monotonic()
     limits = limits or Limits()
     out, submissions = out.resolve(), submissions.resolve()
     sandbox = resolve_sandbox(sandbox)
     put_venv_on_path()
+    enrolled = read_roster(roster) if roster is not None else None  # a bad roster stops the run before any work
     sources = source_notebooks(solutions_dir)
     selected = [p for p in sources if not notebooks or any(p.name.startswith(n) or p.stem == n for n in notebooks)]
     if not selected:
@@ -339,10 +343,12 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
     zygote = shared_zygote(Path(scratch_root) / "warm", env) if warm and pool.shares_zygote else None
     try:
         collection = collect(submissions, [p.name for p in selected], out / ".unpacked", student_pattern,
-                             [p.name for p in sources])
+                             [p.name for p in sources], list(enrolled) if enrolled is not None else None)
         if warm and zygote is None:  # the workers' own warm parents import TensorFlow while the course is prepared
             pool.send_to_first(WarmUp(env, task_scratch), sum(s.path is not None for s in collection.submissions))
         course = prepare_course(out, sources)
+        if enrolled is not None:
+            record_students(out, enrolled.values())
     except BaseException:
         pool.close()
         if zygote is not None:

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import nbformat
@@ -22,6 +23,7 @@ from sqlalchemy.exc import SAWarning
 
 from .model import NotebookResult, SourceCell, SourceNotebook, Status, nbgrader_meta, release_cells
 from .release import generate_assignment
+from .roster import Student
 from .settings import ASSIGNMENT_ID
 
 COURSE_ID = "course"
@@ -169,6 +171,15 @@ class ResultStore:
             if result is not None:
                 found.append(result)
         return found
+
+
+def record_students(out: Path, students: Iterable[Student]) -> None:
+    """Put the roster's students, with their names and e-mail, into the gradebook (formgrader shows them)."""
+    with warnings.catch_warnings(), Gradebook(db_url(out), COURSE_ID) as gb:
+        warnings.simplefilter("ignore", SAWarning)
+        for student in students:
+            gb.update_or_create_student(student.student_id, first_name=student.first_name,
+                                        last_name=student.last_name, email=student.email)
 
 
 def record_grades(out: Path, result: NotebookResult) -> None:

@@ -99,6 +99,7 @@ def write_json(path: Path, results: list[NotebookResult], collection: Collection
         "settings": settings,
         "sandboxed": settings.get("sandbox") not in (None, "none"),
         "extra_files": collection.extra_files,
+        "not_on_roster": collection.not_on_roster,
         "results": [r.to_json() for r in results],
     }
     path.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -250,6 +251,10 @@ def write_class_report(path: Path, results: list[NotebookResult], course: dict[s
         total = sum(by_pair[(s, n)].score for n in notebooks if (s, n) in by_pair)
         rows.append(f"<tr><td>{html.escape(s)}</td>{''.join(cells)}<td><b>{_fmt(total)}</b></td></tr>")
     body.append(f"<h2>Grades</h2><table><tr><th>student</th>{header}<th>total</th></tr>{''.join(rows)}</table>")
+    if collection.not_on_roster:
+        items = "".join(f"<li>{html.escape(s)}</li>" for s in collection.not_on_roster)
+        body.append("<h2>Hand-ins from ids not on the roster (graded; check the file or folder name)</h2>"
+                    f"<ul>{items}</ul>")
     if collection.extra_files:
         items = "".join(f"<li>{html.escape(f)}</li>" for f in collection.extra_files)
         body.append(f"<h2>Files that are not course notebooks (ignored)</h2><ul>{items}</ul>")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from autograder.collect import CollectError, canonical_notebook, collect
+from autograder.roster import RosterError, Student, read_roster
 
 NOTEBOOKS = ["01_tensors.ipynb", "02_variables.ipynb", "04_linear_classifier.ipynb"]
 
@@ -111,3 +112,38 @@ def test_grading_some_notebooks_leaves_the_others_out_quietly_and_keeps_every_st
     assert got.students == ["alice", "bob"]
     assert {(s.student_id, s.path is not None) for s in got.submissions} == {("alice", True), ("bob", False)}
     assert got.extra_files == ["bob/notes.txt"]
+
+
+def test_a_roster_from_an_lms_or_a_korean_spreadsheet_is_understood(tmp_path: Path) -> None:
+    roster = _touch(tmp_path / "roster.csv", "\ufeff학번,성,이름,이메일\n2026001,김,민수,kim@example.ac.kr\n\n2026002,이,,\n")
+    students = read_roster(roster)
+    assert list(students) == ["2026001", "2026002"]
+    assert students["2026001"] == Student("2026001", "민수", "김", "kim@example.ac.kr")
+    assert students["2026002"] == Student("2026002", None, "이", None)
+    nbgrader_style = _touch(tmp_path / "nb.csv", "id,first_name,last_name,email\nalice,Alice,Kim,a@x.org\n")
+    assert read_roster(nbgrader_style)["alice"].first_name == "Alice"
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "does not exist"),
+    ("", "empty"),
+    ("name,email\nKim,k@x.org\n", "no student id column"),
+    ("student_id,first_name\n,Minsu\n", "line 2 .* has no student id"),
+    ("학번\n2026001\n2026001\n", "'2026001' is on the roster .* twice"),
+])
+def test_a_roster_that_cannot_be_used_says_what_is_wrong(tmp_path: Path, content: str | None, message: str) -> None:
+    path = tmp_path / "roster.csv"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(RosterError, match=message):
+        read_roster(path)
+
+
+def test_with_a_roster_every_enrolled_student_is_listed_and_strangers_are_named(tmp_path: Path) -> None:
+    _touch(tmp_path / "in/alice/01_tensors.ipynb")
+    _touch(tmp_path / "in/alcie/02_variables.ipynb")  # a typo in the folder name
+    got = collect(tmp_path / "in", NOTEBOOKS, tmp_path / "u", roster=["alice", "bob"])
+    assert got.students == ["alcie", "alice", "bob"]
+    assert all(s.path is None for s in got.submissions if s.student_id == "bob")  # handed in nothing: missing
+    assert got.not_on_roster == ["alcie"]
+    assert collect(tmp_path / "in", NOTEBOOKS, tmp_path / "u").not_on_roster == []  # no roster: nobody is a stranger

@@ -254,3 +254,28 @@ def test_a_rerun_keeps_unchanged_grades_and_regrades_what_changed(graded, tmp_pa
         assert gb.find_submission_notebook("01_tensors", "ch03", "blank").score == FULL
     forced = grade_class(klass2, out2, jobs=2, notebooks=["02"], force=True, limits=LIMITS, quiet=True)
     assert (forced.graded_now, forced.reused) == (1, 0)  # only "absent" handed in a 02: regraded though unchanged
+
+
+def test_a_roster_gives_every_enrolled_student_a_grade_and_their_names_to_the_gradebook(tmp_path: Path) -> None:
+    """``--roster``: a student who handed in nothing still gets 0 (not a missing row), formgrader shows
+    names instead of "None, None", and a hand-in under an id not on the roster is graded and pointed out."""
+    samples.write(samples.perfect(NB01), tmp_path / "class" / "2026001" / NB01)
+    samples.write(samples.blank(NB01), tmp_path / "class" / "2026O03" / NB01)  # a letter O for a zero
+    roster = tmp_path / "roster.csv"
+    roster.write_text("학번,성,이름,이메일\n2026001,김,민수,kim@example.ac.kr\n2026002,이,지우,lee@example.ac.kr\n"
+                      "2026003,박,서준,\n", encoding="utf-8")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "autograder", "grade", str(tmp_path / "class"), "--out", str(out),
+               "--jobs", "1", "--notebook", "01", "--roster", str(roster), "--no-similarity"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    got = {student: (float(r["score"]), r["status"]) for (student, _), r in rows(out).items()}
+    assert got == {"2026001": (FULL, "ok"), "2026002": (0.0, "missing"), "2026003": (0.0, "missing"),
+                   "2026O03": (0.0, "ok")}
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}", "course") as gb:
+        kim = gb.find_student("2026001")
+        assert (kim.last_name, kim.first_name, kim.email) == ("김", "민수", "kim@example.ac.kr")
+        assert gb.find_student("2026002").first_name == "지우"
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "not on the roster" in report and "2026O03" in report
+    assert json.loads((out / "results.json").read_text(encoding="utf-8"))["not_on_roster"] == ["2026O03"]

@@ -136,7 +136,7 @@ def test_the_graders_own_share_of_kernel_time_is_counted_apart_from_the_notebook
     """``guard_s`` (the guard's prelude, canary cells and checks) is what the benchmark leaves out of a
     notebook's own compute: a student's slow cell must land in the notebook's part, not the grader's."""
     run, _, _ = graded
-    timings = {r.student_id: r.timings for r in run.results if r.notebook == "01_tensors"}
+    timings = {r.student_id: r.timings for r in run.results if r.notebook == NB01}
     perfect, sleeper = timings["perfect"], timings["sleeper"]
     assert 0 < perfect["guard_s"] < perfect["cells_s"]
     assert sleeper["cells_s"] - sleeper["guard_s"] >= 2.0
@@ -253,7 +253,9 @@ def test_a_rerun_keeps_unchanged_grades_and_regrades_what_changed(graded, tmp_pa
     with Gradebook(f"sqlite:///{out2 / 'gradebook.db'}", "course") as gb:
         assert gb.find_submission_notebook("01_tensors", "ch03", "blank").score == FULL
     forced = grade_class(klass2, out2, jobs=2, notebooks=["02"], force=True, limits=LIMITS, quiet=True)
-    assert (forced.graded_now, forced.reused) == (1, 0)  # only "absent" handed in a 02: regraded though unchanged
+    # every student's 02 row is made again though unchanged: "absent"'s file, and everyone else's "missing"
+    assert (forced.graded_now, forced.reused) == (len(CLASS), 0)
+    assert {r.student_id for r in forced.results if r.status.value == "missing"} == set(CLASS) - {"absent"}
 
 
 def test_a_roster_gives_every_enrolled_student_a_grade_and_their_names_to_the_gradebook(tmp_path: Path) -> None:

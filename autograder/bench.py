@@ -635,7 +635,8 @@ def kernel_summary(sets: dict[str, list[Path]], made: dict[str, dict], theirs: d
     say(f"  overhead target <= 0.5 s per notebook (warm, --jobs {jobs}): {_verdict(warm_overhead <= 0.5)}; "
         f"where it goes (medians): {overhead_parts([r for n in sets for r in ours[(n, 'warm', jobs)]], own)}")
     say("  cells: every cell the kernel ran; guard: the grader's own among them (its prelude, its canary cells, its")
-    say("  checks before each test cell); own cells: the notebook's cells alone (cells less guard, warm, --jobs 1)")
+    say("  checks before each test cell; in a cold kernel its prelude is also where TensorFlow is first imported);")
+    say("  own cells: the notebook's cells alone (cells less guard, warm, --jobs 1)")
     say(f"  one warm parent per run imports the libraries while the workers start; a worker's first kernel "
         f"waited {_median(starts):.2f} s for it (median, once per worker and run)")
     say("  peak PSS: a cold kernel's processes; for a warm kernel, the kernel's processes and the warm parent's share")

@@ -115,7 +115,8 @@ def test_grading_some_notebooks_leaves_the_others_out_quietly_and_keeps_every_st
 
 
 def test_a_roster_from_an_lms_or_a_korean_spreadsheet_is_understood(tmp_path: Path) -> None:
-    roster = _touch(tmp_path / "roster.csv", "\ufeff학번,성,이름,이메일\n2026001,김,민수,kim@example.ac.kr\n\n2026002,이,,\n")
+    roster = _touch(tmp_path / "roster.csv",
+                    "\ufeff학번,성,이름,이메일\n2026001,김,민수,kim@example.ac.kr\n\n2026002,이,,\n")
     students = read_roster(roster)
     assert list(students) == ["2026001", "2026002"]
     assert students["2026001"] == Student("2026001", "민수", "김", "kim@example.ac.kr")

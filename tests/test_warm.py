@@ -95,3 +95,24 @@ def test_the_shared_parent_kills_the_kernels_of_a_worker_that_is_gone_and_serves
         assert (result.status, result.notebook.cells[0].outputs[0]["text"]) == (Status.OK, "42\n")
     finally:
         zygote.close()
+
+
+def test_the_parent_pays_the_one_time_work_of_a_kernels_first_traceback(tmp_path: Path) -> None:
+    """Every graded notebook shows a traceback (its canary cells fail on purpose). The first one in a
+    process resolves the file of every loaded module (``inspect.getmodule``) and compiles Pygments'
+    Python patterns: 0.2 s of CPU. The warm parent does that once; a cold kernel does it itself."""
+    def probe() -> nbformat.NotebookNode:
+        return notebook("import inspect, pygments.lexers.python as python_lexer\n"
+                        "print(len(inspect.modulesbyfile), '_tokens' in vars(python_lexer.PythonLexer))")
+
+    parent = WarmParent(tmp_path / "warm", {}, DEFAULT_SANDBOX_LIMITS)
+    try:
+        warm = execute(probe(), parent.folder, Limits(cell_timeout_s=60), sandbox=True, warm=parent)
+    finally:
+        parent.close()
+    (tmp_path / "cold").mkdir()
+    cold = execute(probe(), tmp_path / "cold", Limits(cell_timeout_s=60), sandbox=True)
+    warm_modules, warm_lexer = warm.notebook.cells[0].outputs[0]["text"].split()
+    cold_modules, cold_lexer = cold.notebook.cells[0].outputs[0]["text"].split()
+    assert int(warm_modules) > 1000 and warm_lexer == "True"  # filled before the kernel's first traceback
+    assert int(cold_modules) == 0 and cold_lexer == "False"

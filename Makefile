@@ -58,7 +58,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(ALLOW_ROOT)
 
 ## bench: sequential `nbgrader autograde` against this grader with cold and warm kernels (--jobs 1 and JOBS)
-## on notebooks 01-04 and 05-06, in one run; the process pool against Dask LocalClusters (1 and JOBS workers);
+## on a class handing in 01-04 and one handing in 01-06, in one run; the process pool against Dask LocalClusters (1 and JOBS workers);
 ## then the similarity stage
 bench: $(STAMP)
 	$(BIN)/python -m autograder.bench --kernels --jobs $(JOBS)

@@ -407,12 +407,14 @@ def become_subreaper() -> None:
 
 def _run_cells(client: NotebookClient, nb: nbformat.NotebookNode, result: Execution, deadline: float,
                limits: Limits, watchdog: MemoryWatchdog, guard: GuardClient) -> None:
+    checked_from = 0  # the cell of the guard's last check: what it finds now happened in this cell or after
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
         grader_started = time.monotonic()  # the guard's check and the grader's own cells count as its part
         if is_test_cell(cell) or is_canary(cell):
-            _tampering(result, index, guard.restore())
+            _check(result, nb, index, guard, checked_from)
+            checked_from = index
         if not is_grader_cell(cell):
             result.guard_s += time.monotonic() - grader_started
         remaining = deadline - time.monotonic()
@@ -444,13 +446,21 @@ def _run_cells(client: NotebookClient, nb: nbformat.NotebookNode, result: Execut
                       "(it exited or crashed); the cells after it were not graded")
             return
     last_check = time.monotonic()
-    _tampering(result, len(nb.cells), guard.restore())  # what the last cells did
+    _check(result, nb, len(nb.cells), guard, checked_from)  # what the last cells did
     result.guard_s += time.monotonic() - last_check
 
 
+def _check(result: Execution, nb: nbformat.NotebookNode, index: int, guard: GuardClient, since: int) -> None:
+    """The guard's check before cell ``index`` (or after the last): what it had to put back counts from
+    ``index``; an error hidden since its last check, from ``since``, the cell that check came before."""
+    _tampering(result, index, guard.restore())
+    shown = sum(o.get("output_type") == "error" for i in result.executed for o in nb.cells[i].outputs)
+    _tampering(result, since, guard.hidden_errors(shown))
+
+
 def _tampering(result: Execution, index: int, findings: list[str]) -> None:
-    if findings and result.tampered_from is None:
-        result.tampered_from = index
+    if findings:
+        result.tampered_from = index if result.tampered_from is None else min(result.tampered_from, index)
     result.tampered += [f for f in findings if f not in result.tampered]
 
 

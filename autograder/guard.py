@@ -18,6 +18,9 @@ before its first line runs. So the guard works out of band:
 2. Before every graded test cell, and once at the end, the grader asks that thread over
    the socket (not through the execute path the student controls) to put everything
    back; the thread answers with what it had to put back that honest code never changes.
+   The guard also counts the cells whose code raised, where IPython's ``run_code`` returns:
+   a handler that swallows a test cell's failing assert and makes the kernel report success
+   leaves nothing to put back, but then more cells raised than the grader saw errors.
 3. Canaries: copies of real test cells, each ending in a check that must fail, are placed
    at random beside the real ones. Student code cannot tell them apart before they run;
    if one passes, test cells are being neutralised in a way the guard could not undo.
@@ -56,6 +59,16 @@ def _grader_start_guard(socket_path, module_names):
 
     ip = get_ipython()
     kernel = getattr(ip, "kernel", None)
+    raised = [0]  # cells whose code raised, as IPython's run_code saw it (before any handler could hide it)
+    run_code = type(ip).run_code
+
+    async def counting_run_code(self, *args, **kwargs):
+        failed = await run_code(self, *args, **kwargs)
+        if failed:
+            raised[0] += 1
+        return failed
+
+    type(ip).run_code = counting_run_code  # put back before every test cell, as the rest of the shell's class
     modules = []
     for name in module_names:
         try:
@@ -201,7 +214,7 @@ def _grader_start_guard(socket_path, module_names):
         stream = connection.makefile("rw")
         for line in stream:
             try:
-                reply = {"tampered": restore() if line.strip() == "restore" else []}
+                reply = {"tampered": restore() if line.strip() == "restore" else [], "raised": raised[0]}
             except Exception as error:
                 reply = {"tampered": [f"the guard could not put things back ({type(error).__name__})"]}
             stream.write(json.dumps(reply) + "\n")
@@ -262,6 +275,7 @@ class GuardClient:
 
     socket_path: Path
     findings: list[str] = field(default_factory=list)
+    raised: int = 0  # cells whose code raised, as the guard counted them at its last answer
     _stream: object = None
 
     def restore(self) -> list[str]:
@@ -277,9 +291,25 @@ class GuardClient:
             line = self._stream.readline()
             if not line:
                 raise OSError("connection closed")
-            notes = list(json.loads(line)["tampered"])
+            reply = json.loads(line)
+            notes, self.raised = list(reply["tampered"]), int(reply["raised"])
         except (OSError, ValueError, KeyError, TypeError):
             notes = ["the grader's guard in the kernel stopped answering (it was disabled or the kernel hung)"]
             self._stream = None
         self.findings += notes
         return notes
+
+    def hidden_errors(self, errors_shown: int) -> list[str]:
+        """Whether more cells raised than the grader saw errors: then a handler swallowed an error and made
+        the kernel report success, which is how a failing test is made to look passed from inside it.
+
+        The guard counts a raise where IPython's ``run_code`` returns, after any handler ran; honest code
+        never hides one (an error shows as an error output, or the reply says "error", which the grader
+        turns into one). Student code that also found and changed that count is what the canaries are for.
+        """
+        if self.raised <= errors_shown:
+            return []
+        note = ("a cell raised an error that never reached the grader (it was hidden, and the kernel reported "
+                "success): a failing test could look passed")
+        self.findings.append(note)
+        return [note]

@@ -118,6 +118,13 @@ def test_attack_gets_nothing_under_the_sandbox(sandboxed, attack: Attack) -> Non
         assert result.needs_review and "tests from then on were not counted" in result.message
 
 
+def test_an_error_swallowed_inside_a_test_cell_is_caught_every_time_not_by_a_lucky_canary(sandboxed) -> None:
+    """The canaries copy 2 of notebook 01's 5 test cells, so alone they would catch a one-shot attack on one
+    test cell 2 times in 5; the guard's count of the cells that raised catches it every time."""
+    results, _, _ = sandboxed
+    assert "an error that never reached the grader" in results["one_shot_swallow_in_test"].message
+
+
 def test_honest_classmates_get_what_they_earned_and_are_not_flagged(sandboxed) -> None:
     results, _, _ = sandboxed
     for student, (_, points) in HONEST.items():

@@ -407,14 +407,13 @@ def become_subreaper() -> None:
 
 def _run_cells(client: NotebookClient, nb: nbformat.NotebookNode, result: Execution, deadline: float,
                limits: Limits, watchdog: MemoryWatchdog, guard: GuardClient) -> None:
-    checked_from = 0  # the cell of the guard's last check: what it finds now happened in this cell or after
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
         grader_started = time.monotonic()  # the guard's check and the grader's own cells count as its part
-        if is_test_cell(cell) or is_canary(cell):
-            _check(result, nb, index, guard, checked_from)
-            checked_from = index
+        checked = is_test_cell(cell) or is_canary(cell)
+        if checked:  # what the cells since the last test cell did: put back before this one runs
+            _check(result, nb, guard, index, test_follows=True)
         if not is_grader_cell(cell):
             result.guard_s += time.monotonic() - grader_started
         remaining = deadline - time.monotonic()
@@ -426,9 +425,13 @@ def _run_cells(client: NotebookClient, nb: nbformat.NotebookNode, result: Execut
         client.timeout = int(max(1, min(limits.cell_timeout_s, remaining)))
         try:
             client.execute_cell(cell, index)
+            result.executed.add(index)
             if is_grader_cell(cell):
                 result.guard_s += time.monotonic() - grader_started
-            result.executed.add(index)
+            if checked:  # what this test cell's own calls changed while its asserts ran, even if undone since
+                check_started = time.monotonic()
+                _check(result, nb, guard, index)
+                result.guard_s += time.monotonic() - check_started
             if is_canary(cell) and not any(o.output_type == "error" for o in cell.outputs):
                 # the guard did not see it, so nobody knows since when: no test of this notebook counts
                 _tampering(result, 0, ["a hidden check that must fail passed: test cells were neutralised"])
@@ -446,16 +449,18 @@ def _run_cells(client: NotebookClient, nb: nbformat.NotebookNode, result: Execut
                       "(it exited or crashed); the cells after it were not graded")
             return
     last_check = time.monotonic()
-    _check(result, nb, len(nb.cells), guard, checked_from)  # what the last cells did
+    _check(result, nb, guard, len(nb.cells))  # what the cells after the last test cell did
     result.guard_s += time.monotonic() - last_check
 
 
-def _check(result: Execution, nb: nbformat.NotebookNode, index: int, guard: GuardClient, since: int) -> None:
-    """The guard's check before cell ``index`` (or after the last): what it had to put back counts from
-    ``index``; an error hidden since its last check, from ``since``, the cell that check came before."""
-    _tampering(result, index, guard.restore())
+def _check(result: Execution, nb: nbformat.NotebookNode, guard: GuardClient, index: int,
+           test_follows: bool = False) -> None:
+    """The guard's check just before or just after test cell ``index``: what it had to put back, what its
+    checks after each statement saw (a change a function the test called made and undid before the cell
+    ended), and an error hidden since its last check. Any of these voids the tests from ``index`` on."""
+    findings = guard.restore(test_follows)
     shown = sum(o.get("output_type") == "error" for i in result.executed for o in nb.cells[i].outputs)
-    _tampering(result, since, guard.hidden_errors(shown))
+    _tampering(result, index, findings + guard.hidden_errors(shown))
 
 
 def _tampering(result: Execution, index: int, findings: list[str]) -> None:

@@ -18,9 +18,14 @@ before its first line runs. So the guard works out of band:
 2. Before every graded test cell, and once at the end, the grader asks that thread over
    the socket (not through the execute path the student controls) to put everything
    back; the thread answers with what it had to put back that honest code never changes.
-   The guard also counts the cells whose code raised, where IPython's ``run_code`` returns:
-   a handler that swallows a test cell's failing assert and makes the kernel report success
-   leaves nothing to put back, but then more cells raised than the grader saw errors.
+   A change made during a test cell by a function it calls, and undone before that check
+   (an IPython event when the cell ends, say), is caught by a cheaper check after every
+   top-level statement of a test cell (the grader says when one starts and ends): the
+   identities of everything restore() watches, in one pass of C code, with restore() itself
+   only when something differs; the grader also checks right after each test cell. And the guard
+   counts the cells whose code raised, where IPython's ``run_code`` returns: a handler that
+   swallows a failing assert and makes the kernel report success leaves nothing to put
+   back, but then more cells raised than the grader saw errors.
 3. Canaries: copies of real test cells, each ending in a check that must fail, are placed
    at random beside the real ones. Student code cannot tell them apart before they run;
    if one passes, test cells are being neutralised in a way the guard could not undo.
@@ -55,17 +60,22 @@ REPLY_TIMEOUT_S = 20.0
 
 PRELUDE = r'''
 def _grader_start_guard(socket_path, module_names):
-    import builtins, importlib, json, os, socket, sys, threading, types
+    import builtins, importlib, json, operator, os, socket, sys, threading, types
 
     ip = get_ipython()
     kernel = getattr(ip, "kernel", None)
     raised = [0]  # cells whose code raised, as IPython's run_code saw it (before any handler could hide it)
+    pending = []  # what the checks after each statement of a test cell found, for the grader's next check
+    in_test = [False]  # a test cell runs: the grader said so in its check before it, and ends it with the next
     run_code = type(ip).run_code
 
     async def counting_run_code(self, *args, **kwargs):
         failed = await run_code(self, *args, **kwargs)
         if failed:
             raised[0] += 1
+        if in_test[0] and checks and not untouched():  # before anything later in the cell, or after it, undoes it
+            pending.extend(note for note in checks[0]() if note not in pending)
+            watch()
         return failed
 
     type(ip).run_code = counting_run_code  # put back before every test cell, as the rest of the shell's class
@@ -101,6 +111,22 @@ def _grader_start_guard(socket_path, module_names):
     saved_classes = [(c, dict(vars(c))) for c in classes]
     found = []
     guard_thread = []
+    checks = []  # restore, once it is defined
+    watched = []  # (mapping, keys, values): what the check after each statement compares by identity
+
+    def watch():
+        """Take the identities the check after each statement compares: the guarded modules', classes' and
+        objects' entries as restore() last left them (it keeps a class's caches, and puts back the rest)."""
+        pairs = [(vars(m), saved) for _, m, saved in modules] + [(vars(c), saved) for c, saved in saved_classes]
+        pairs += [(vars(o), saved) for o, saved in saved_instances]
+        pairs.append((vars(ip), {a: v for _, a, v in saved_attributes if a in vars(ip)}))
+        watched[:] = [(mapping, tuple(saved), tuple(map(mapping.get, saved))) for mapping, saved in pairs]
+
+    def untouched():
+        """True when nothing restore() looks at has changed: one pass in C code, a fraction of a millisecond,
+        so that it can run after every top-level statement of a test cell."""
+        return not found and all(all(map(operator.is_, map(mapping.get, keys), values))
+                                 for mapping, keys, values in watched)
 
     def audit(event, args):
         if guard_thread and threading.get_ident() == guard_thread[0]:
@@ -180,6 +206,8 @@ def _grader_start_guard(socket_path, module_names):
         found.clear()
         return notes
 
+    watch()
+    checks.append(restore)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(socket_path)
     server.listen(1)
@@ -214,7 +242,12 @@ def _grader_start_guard(socket_path, module_names):
         stream = connection.makefile("rw")
         for line in stream:
             try:
-                reply = {"tampered": restore() if line.strip() == "restore" else [], "raised": raised[0]}
+                command = line.strip()
+                notes = restore() if command in ("restore", "restore test") else []
+                watch()
+                in_test[0] = command == "restore test"
+                reply = {"tampered": pending + [n for n in notes if n not in pending], "raised": raised[0]}
+                pending.clear()
             except Exception as error:
                 reply = {"tampered": [f"the guard could not put things back ({type(error).__name__})"]}
             stream.write(json.dumps(reply) + "\n")
@@ -278,15 +311,16 @@ class GuardClient:
     raised: int = 0  # cells whose code raised, as the guard counted them at its last answer
     _stream: object = None
 
-    def restore(self) -> list[str]:
-        """Ask the guard to put everything back; what it had to put back (or why it could not answer)."""
+    def restore(self, test_follows: bool = False) -> list[str]:
+        """Ask the guard to put everything back; what it had to put back (or why it could not answer).
+        ``test_follows``: a test cell runs next, so the guard checks after each of its statements."""
         try:
             if self._stream is None:
                 connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 connection.settimeout(REPLY_TIMEOUT_S)
                 connection.connect(str(self.socket_path))
                 self._stream = connection.makefile("rw")
-            self._stream.write("restore\n")
+            self._stream.write("restore test\n" if test_follows else "restore\n")
             self._stream.flush()
             line = self._stream.readline()
             if not line:

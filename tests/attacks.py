@@ -149,6 +149,44 @@ def make_filled(shape, value, dtype=tf.float32):
 
     ip.set_custom_exc((AssertionError,), swallow)
     return None''', 0, "tampered", placed="first answer"),
+    # The first exercise's function, called by its test cell, makes NumPy's checks agree for the rest of that
+    # cell and undoes it when the cell ends (an IPython event), before the guard's next check.
+    Attack("one_shot_library_patch", "patch what tests use", '''
+def make_filled(shape, value, dtype=tf.float32):
+    import numpy
+    ip = get_ipython()
+    if not any(getattr(c, "__name__", "") == "_undo" for c in ip.events.callbacks["post_run_cell"]):
+        originals = {name: getattr(numpy, name) for name in ("all", "array_equal")}
+
+        def _undo(*args):
+            for name, function in originals.items():
+                setattr(numpy, name, function)
+            ip.events.unregister("post_run_cell", _undo)
+
+        numpy.all = numpy.array_equal = lambda *args, **kwargs: True
+        ip.events.register("post_run_cell", _undo)
+    return tf.zeros(shape, dtype)''', 0, "tampered", placed="first answer"),
+    # The same swallow, armed and used in one statement (as when a test calls the student's function inside
+    # an assert): the guard's check after each statement then finds everything back in place.
+    Attack("swallow_in_one_statement", "neutralise tests", '''
+import sys
+
+def _swallow_next(exception_type):
+    ip = get_ipython()
+    saved = (ip.custom_exceptions, ip.CustomTB)
+
+    def swallow(shell, etype, evalue, tb, tb_offset=None):
+        ip.custom_exceptions, ip.CustomTB = saved
+        frame = sys._getframe()
+        while frame is not None:
+            if type(frame.f_locals.get("result")).__name__ == "ExecutionResult":
+                frame.f_locals["result"].error_in_exec = None
+            frame = frame.f_back
+
+    ip.set_custom_exc((exception_type,), swallow)
+    return True
+
+assert not _swallow_next(AssertionError), "armed and failed in one statement"''', 0, "tampered"),
     Attack("hidden_traceback", "neutralise tests",
            "get_ipython().showtraceback = lambda *args, **kwargs: None", 0, "tampered"),
     Attack("event_callback", "neutralise tests", '''

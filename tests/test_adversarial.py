@@ -118,11 +118,19 @@ def test_attack_gets_nothing_under_the_sandbox(sandboxed, attack: Attack) -> Non
         assert result.needs_review and "tests from then on were not counted" in result.message
 
 
-def test_an_error_swallowed_inside_a_test_cell_is_caught_every_time_not_by_a_lucky_canary(sandboxed) -> None:
-    """The canaries copy 2 of notebook 01's 5 test cells, so alone they would catch a one-shot attack on one
-    test cell 2 times in 5; the guard's count of the cells that raised catches it every time."""
+@pytest.mark.parametrize("attack, reason", [
+    ("one_shot_swallow_in_test", "the shell's custom_exceptions was replaced"),
+    ("one_shot_library_patch", "numpy.all was replaced by notebook code"),
+    ("swallow_in_one_statement", "an error that never reached the grader"),
+])
+def test_a_change_undone_within_the_test_cell_is_caught_every_time_not_by_a_lucky_canary(
+        sandboxed, attack: str, reason: str) -> None:
+    """The canaries copy 2 of notebook 01's 5 test cells, so alone they would catch an attack on one test cell
+    2 times in 5 (one that patches a library, never). The guard checks after every statement of a cell, and
+    counts the cells that raised, so these are caught every time, and the cell they ran in scores 0."""
     results, _, _ = sandboxed
-    assert "an error that never reached the grader" in results["one_shot_swallow_in_test"].message
+    assert reason in results[attack].message
+    assert all(test.points == 0 for test in results[attack].tests)
 
 
 def test_honest_classmates_get_what_they_earned_and_are_not_flagged(sandboxed) -> None:

@@ -12,7 +12,8 @@ before its first line runs. So the guard works out of band:
    path of IPython and ipykernel (transformer lists, event callbacks, exception handlers,
    hooks, instance and class attributes of the shell and the kernel and their handler
    tables), installs an audit hook (which nothing can remove) that notes trace and
-   profile functions and attribute changes on those classes, and starts a thread that
+   profile functions and changes to those classes' special attributes (CPython raises no
+   audit event for an ordinary class attribute: the snapshot covers those), and starts a thread that
    listens on a Unix socket in the kernel's ``ipc`` folder, answering only the grader (checked with
    SO_PEERCRED), never a process the notebook started or another student's kernel.
 2. Before every graded test cell, and once at the end, the grader asks that thread over

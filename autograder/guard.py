@@ -250,7 +250,8 @@ def _grader_start_guard(socket_path, module_names):
                 reply = {"tampered": pending + [n for n in notes if n not in pending], "raised": raised[0]}
                 pending.clear()
             except Exception as error:
-                reply = {"tampered": [f"the guard could not put things back ({type(error).__name__})"]}
+                reply = {"tampered": [f"the guard could not put things back ({type(error).__name__})"],
+                         "raised": raised[0]}
             stream.write(json.dumps(reply) + "\n")
             stream.flush()
 

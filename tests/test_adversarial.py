@@ -126,7 +126,7 @@ def test_attack_gets_nothing_under_the_sandbox(sandboxed, attack: Attack) -> Non
 def test_a_change_undone_within_the_test_cell_is_caught_every_time_not_by_a_lucky_canary(
         sandboxed, attack: str, reason: str) -> None:
     """The canaries copy 2 of notebook 01's 5 test cells, so alone they would catch an attack on one test cell
-    2 times in 5 (one that patches a library, never). The guard checks after every statement of a cell, and
+    2 times in 5 (one that patches a library, never). The guard checks after every statement of a test cell, and
     counts the cells that raised, so these are caught every time, and the cell they ran in scores 0."""
     results, _, _ = sandboxed
     assert reason in results[attack].message

@@ -49,6 +49,7 @@ from .settings import SOLUTIONS_DIR, Limits, put_venv_on_path, source_notebooks,
 from .warm import WarmParent, WarmUnavailable, Zygote
 
 MAX_ATTEMPTS = 2  # a submission whose worker process itself dies is retried once
+IDLE_EXIT_S = 1.0  # an idle worker exits within milliseconds of its pipe closing; a busy one is then sent SIGTERM
 
 
 @dataclass(frozen=True)
@@ -274,8 +275,11 @@ def _worker_loop(tasks: Connection) -> None:
     while True:
         try:
             task = tasks.recv()
-        except (EOFError, OSError):
-            return
+        except (EOFError, OSError):  # the coordinator is done: end at once, without tearing down every module
+            _WARM.discard()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
         if isinstance(task, WarmUp):  # no answer: a parent that fails to start is tried again, and noted, then
             _WARM.parent_for(task.kernel_env, task.scratch_root, [])
             continue
@@ -378,6 +382,7 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
     progress = Progress(len(tasks), skipped=reused, stream=io.StringIO() if quiet else sys.stderr)
     interrupted, stopped = False, ""
     # files only, nothing runs: it uses a core that the kernels leave idle, at the lowest priority
+    in_background(report.chart_library)  # the class report's charts need it at the end: import it now
     similar_later = None if similarity_threshold is None else in_background(
         similarity.compare_class, collection.submissions, course, similarity_threshold, solutions_dir)
     try:
@@ -565,16 +570,24 @@ class WorkerPool:
 
 
 def _end(*slots: tuple) -> None:
-    """Stop these workers together: each ends its warm parent and kernels on SIGTERM, at the same time."""
-    for process, pipe in slots:
+    """Stop these workers together. An idle worker ends by itself when its pipe closes (a few milliseconds);
+    one still busy, or stuck, ends its warm parent and kernels on SIGTERM, all at the same time."""
+    for _, pipe in slots:
         pipe.close()
+    _join_all(slots, IDLE_EXIT_S)
+    for process, _ in slots:
         if process.is_alive():
             process.terminate()
-    deadline = time.monotonic() + 5
+    _join_all(slots, 5.0)
     for process, _ in slots:
-        process.join(max(0.0, deadline - time.monotonic()))
         if process.is_alive():
             process.kill()
+
+
+def _join_all(slots: tuple, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    for process, _ in slots:
+        process.join(max(0.0, deadline - time.monotonic()))
 
 
 def _receive(pipe: Connection) -> Graded | None:

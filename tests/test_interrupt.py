@@ -59,3 +59,20 @@ def test_interrupted_run_keeps_finished_grades_and_a_rerun_completes(tmp_path: P
     assert f"{len(STUDENTS) - finished} notebooks graded now, {finished} unchanged and kept" in stdout
     grades = (out / "grades.csv").read_text().splitlines()[1:]
     assert len(grades) == len(STUDENTS) and all(",10,10,ok," in row for row in grades)
+
+
+
+def test_idle_workers_end_by_themselves_when_the_run_is_over(tmp_path: Path, monkeypatch) -> None:
+    """At the end of a run the coordinator closes the workers' pipes: an idle worker ends its warm parent
+    and exits on its own (status 0), rather than being sent SIGTERM and tearing down every module."""
+    from autograder import pipeline
+
+    pools = []
+    start_workers = pipeline.start_workers
+    monkeypatch.setattr(pipeline, "start_workers", lambda *args: pools.append(start_workers(*args)) or pools[-1])
+    roster = tmp_path / "roster.csv"  # one enrolled student who handed in nothing: a task that runs no kernel
+    roster.write_text("student_id\nnobody\n", encoding="utf-8")
+    (tmp_path / "class").mkdir()
+    run = pipeline.grade_class(tmp_path / "class", tmp_path / "out", 1, notebooks=["01"], quiet=True, roster=roster)
+    assert [r.status.value for r in run.results] == ["missing"]
+    assert [process.exitcode for process, _ in pools[0].slots] == [0]

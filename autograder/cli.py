@@ -16,7 +16,7 @@ from .collect import CollectError
 from .model import Status
 from .report import UNSANDBOXED
 from .sandbox import MODES, SandboxUnavailable
-from .settings import SIMILARITY_THRESHOLD, Limits, cpu_count
+from .settings import SIMILARITY_THRESHOLD, SOLUTIONS_DIR, Limits, cpu_count
 
 
 def _release(args: argparse.Namespace) -> int:
@@ -35,7 +35,7 @@ def _grade(args: argparse.Namespace) -> int:
                           args.student_pattern, tuple(shlex.split(args.kernel_prefix)) if args.kernel_prefix else (),
                           sandbox=args.sandbox, warm=args.kernels == "warm",
                           similarity_threshold=None if args.no_similarity else args.similarity_threshold,
-                          scheduler=args.scheduler, roster=args.roster)
+                          scheduler=args.scheduler, roster=args.roster, solutions_dir=args.solutions)
     except WorkersLost as error:  # before the first task: no cluster to grade on
         print(f"autograder: {error}", file=sys.stderr)
         return 2
@@ -116,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the enrolled students (a CSV with a student_id or 학번 column, and optionally "
                             "first_name/이름, last_name/성, email/이메일): each gets every notebook's grade, "
                             "0 when nothing was handed in, and their names go into the gradebook")
+    grade.add_argument("--solutions", type=Path, default=SOLUTIONS_DIR, metavar="DIR",
+                       help="the instructor source notebooks to grade with (default: this repository's solutions/). "
+                       "This repository is public, and so are its hidden tests: to grade for credit, point this at "
+                       "a private copy whose hidden tests you changed (README, 'Private hidden tests')")
     grade.add_argument("--force", action="store_true", help="regrade even submissions graded before and unchanged")
     grade.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout_s, help="seconds per cell")
     grade.add_argument("--notebook-timeout", type=float, default=Limits.notebook_timeout_s,

@@ -42,7 +42,7 @@ from .normalize import InvalidNotebook, normalize
 from .progress import Progress
 from .record import ResultStore, content_key, prepare_course, record_grades, record_students, save_notebooks
 from .roster import read_roster
-from .sandbox import DEFAULT_SANDBOX_LIMITS
+from .sandbox import DEFAULT_SANDBOX_LIMITS, visible_to_kernels
 from .sandbox import resolve as resolve_sandbox
 from .score import score
 from .settings import SOLUTIONS_DIR, Limits, put_venv_on_path, source_notebooks, tf_thread_env
@@ -334,7 +334,7 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
     sandbox = resolve_sandbox(sandbox)
     put_venv_on_path()
     enrolled = read_roster(roster) if roster is not None else None  # a bad roster stops the run before any work
-    sources = source_notebooks(solutions_dir)
+    sources = course_sources(solutions_dir, sandbox)
     selected = [p for p in sources if not notebooks or any(p.name.startswith(n) or p.stem == n for n in notebooks)]
     if not selected:
         raise ValueError(f"no course notebook matches {notebooks}; choose from {[p.stem for p in sources]}")
@@ -407,6 +407,19 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
     outputs = report.write_all(out, current, course, collection, settings, similar)
     return ClassRun(current, len(current) - reused, reused, collection, time.monotonic() - started,
                     outputs, interrupted, sandbox, similar, pool.label, stopped)
+
+
+def course_sources(solutions_dir: Path, sandbox: str) -> list[Path]:
+    """The instructor source notebooks in ``solutions_dir``: this repository's, or a private copy whose
+    hidden tests students have not read (``--solutions``). A copy the kernels could read is refused."""
+    sources = source_notebooks(solutions_dir)
+    if not sources:
+        raise ValueError(f"{solutions_dir} holds no course source notebook (NN_name.ipynb, as in solutions/)")
+    if sandbox != "none" and visible_to_kernels(solutions_dir):
+        raise ValueError(f"{solutions_dir} lies in a folder the sandboxed kernels can read (the system's or the "
+                         "Python's), so student code could read its hidden tests: keep it elsewhere, e.g. in your "
+                         "home folder")
+    return sources
 
 
 def shared_zygote(folder: Path, env: dict[str, str]) -> Zygote | None:

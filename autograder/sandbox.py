@@ -111,6 +111,12 @@ def interpreter_paths() -> list[str]:
     return sorted(p for p in paths if Path(p).is_dir())
 
 
+def visible_to_kernels(path: Path) -> bool:
+    """Whether a sandboxed kernel can read ``path``: it lies in a folder the sandbox binds read-only."""
+    bound = [Path(p).resolve() for p in (*SYSTEM_PATHS, *interpreter_paths()) if Path(p).exists()]
+    return any(path.resolve().is_relative_to(folder) for folder in bound)
+
+
 def _gpu_devices() -> list[str]:
     return sorted(glob.glob("/dev/nvidia*")) + sorted(glob.glob("/dev/dri/*"))
 

@@ -281,3 +281,32 @@ def test_a_roster_gives_every_enrolled_student_a_grade_and_their_names_to_the_gr
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "not on the roster" in report and "2026O03" in report
     assert json.loads((out / "results.json").read_text(encoding="utf-8"))["not_on_roster"] == ["2026O03"]
+
+
+def test_a_private_copy_of_the_sources_grades_with_its_own_hidden_tests(tmp_path: Path) -> None:
+    """``--solutions DIR``: this repository is public, hidden tests included, so an instructor who grades for
+    credit keeps a copy whose hidden tests students have not read. Hand-ins made from the public student
+    edition are graded against that copy's hidden tests, and a copy the kernels could read is refused."""
+    private = tmp_path / "private"
+    private.mkdir()
+    source = nbformat.read(SOLUTIONS_DIR / NB01, as_version=4)
+    cell = next(c for c in source.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "nb01_ex1_tests")
+    assert HIDDEN_MARKER in cell.source
+    cell.source = cell.source.replace(  # a hidden check the public solution does not pass
+        HIDDEN_MARKER, HIDDEN_MARKER + '\nassert make_filled((2,), 1.0).numpy().sum() == 3.0, "비공개 테스트"', 1)
+    nbformat.write(source, private / NB01)
+    samples.write(samples.perfect(NB01), tmp_path / "class" / "s1" / NB01)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "autograder", "grade", str(tmp_path / "class"), "--out", str(out),
+               "--jobs", "1", "--notebook", "01", "--no-similarity", "--solutions", str(private)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert {key: float(r["score"]) for key, r in rows(out).items()} == {
+        ("s1", Path(NB01).stem): FULL - POINTS["nb01_ex1_tests"]}
+    tests = json.loads((out / "results.json").read_text(encoding="utf-8"))["results"][0]["tests"]
+    assert [t["grade_id"] for t in tests if not t["passed"]] == ["nb01_ex1_tests"]
+
+    inside = Path(sys.prefix) / "private-solutions"  # the kernel's own Python: bound into every sandbox
+    from autograder.sandbox import visible_to_kernels
+
+    assert visible_to_kernels(inside) and not visible_to_kernels(private)

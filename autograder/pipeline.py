@@ -381,8 +381,8 @@ def grade_class(submissions: Path, out: Path, jobs: int, notebooks: list[str] | 
 
     progress = Progress(len(tasks), skipped=reused, stream=io.StringIO() if quiet else sys.stderr)
     interrupted, stopped = False, ""
-    # files only, nothing runs: it uses a core that the kernels leave idle, at the lowest priority
     in_background(report.chart_library)  # the class report's charts need it at the end: import it now
+    # files only, nothing runs: it uses a core that the kernels leave idle, at the lowest priority
     similar_later = None if similarity_threshold is None else in_background(
         similarity.compare_class, collection.submissions, course, similarity_threshold, solutions_dir)
     try:

@@ -111,10 +111,15 @@ def interpreter_paths() -> list[str]:
     return sorted(p for p in paths if Path(p).is_dir())
 
 
+def system_paths() -> list[str]:
+    """The operating system's folders this machine has, bound read-only into every sandbox."""
+    return [p for p in SYSTEM_PATHS if Path(p).exists()]
+
+
 def visible_to_kernels(path: Path) -> bool:
-    """Whether a sandboxed kernel can read ``path``: it lies in a folder the sandbox binds read-only."""
-    bound = [Path(p).resolve() for p in (*SYSTEM_PATHS, *interpreter_paths()) if Path(p).exists()]
-    return any(path.resolve().is_relative_to(folder) for folder in bound)
+    """Whether a sandboxed kernel can read ``path``: it lies in a folder ``bwrap_prefix`` binds read-only."""
+    return any(path.resolve().is_relative_to(Path(folder).resolve())
+               for folder in (*system_paths(), *interpreter_paths()))
 
 
 def _gpu_devices() -> list[str]:
@@ -125,9 +130,8 @@ def bwrap_prefix(ipc_dir: Path, limits: SandboxLimits | None = None) -> list[str
     """The command that runs a kernel in a sandbox whose writable places are capped tmpfs and ``ipc_dir``."""
     limits = limits or DEFAULT_SANDBOX_LIMITS
     command = [bwrap_binary() or "bwrap"]
-    for path in SYSTEM_PATHS:
-        if Path(path).exists():
-            command += ["--ro-bind", path, path]
+    for path in system_paths():
+        command += ["--ro-bind", path, path]
     command += ["--dev", "/dev", "--proc", "/proc"]
     for device in _gpu_devices():  # a GPU runtime grades on the GPU, as the notebooks were run
         command += ["--dev-bind", device, device]
